@@ -1,0 +1,221 @@
+//! Plain data crossing the storage boundary.
+
+use console_domain::evidence::Evidence;
+use console_domain::liveness::OpenRun;
+use console_domain::model::{
+    AttentionKind, ConnectionStatus, FailureReason, Gap, RunStatus,
+};
+use console_domain::Instant;
+use serde::{Deserialize, Serialize};
+
+/// A connection as stored (source table, not evidence).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectionRow {
+    pub connection_id: String,
+    pub connector_id: String,
+    pub display_name: Option<String>,
+    pub status: ConnectionStatus,
+    pub maximum_staleness_seconds: Option<i64>,
+    pub created_at: Instant,
+    pub updated_at: Instant,
+    pub revoked_at: Option<Instant>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewConnection {
+    pub connector_id: String,
+    pub display_name: Option<String>,
+    /// `draft` or `active`.
+    pub status: ConnectionStatus,
+    pub maximum_staleness_seconds: Option<i64>,
+}
+
+/// One change to a connection's own fields.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ConnectionChange {
+    Rename(Option<String>),
+    /// Move from `from` to `to`; refused with a conflict if the status is no longer `from`.
+    Status {
+        from: ConnectionStatus,
+        to: ConnectionStatus,
+    },
+    StalenessOverride(Option<i64>),
+}
+
+/// Validated schedule input (interval >= 60 s).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ScheduleInput {
+    pub interval_seconds: i64,
+    pub jitter_seconds: i64,
+    pub enabled: bool,
+}
+
+/// Why a run was started.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunTrigger {
+    Schedule,
+    Owner,
+    Api,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunRow {
+    pub run_id: String,
+    pub connection_id: String,
+    pub status: RunStatus,
+    pub trigger: RunTrigger,
+    pub started_at: Instant,
+    pub heartbeat_at: Option<Instant>,
+    pub finished_at: Option<Instant>,
+    pub failure_reason: Option<FailureReason>,
+    pub records_written: i64,
+    pub gaps: Vec<RunGap>,
+}
+
+/// A gap as stored, with its recovery state.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunGap {
+    pub stream: String,
+    pub reason: String,
+    pub retryable: bool,
+    pub recovered_at: Option<Instant>,
+}
+
+/// How a run ended. `status` must be terminal.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunOutcome {
+    pub status: RunStatus,
+    pub failure_reason: Option<FailureReason>,
+    pub records_written: i64,
+    pub gaps: Vec<Gap>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunEvent {
+    pub run_id: String,
+    pub seq: i64,
+    pub at: Instant,
+    pub kind: String,
+    pub message: String,
+    pub stream: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewRunEvent {
+    pub kind: String,
+    pub message: String,
+    pub stream: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttentionRow {
+    pub attention_id: String,
+    pub connection_id: String,
+    pub kind: AttentionKind,
+    pub message: Option<String>,
+    pub opened_at: Instant,
+    pub resolved_at: Option<Instant>,
+}
+
+/// One record to ingest. `data` is stored as its canonical JSON text.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordInput {
+    pub stream: String,
+    pub record_key: String,
+    pub data: serde_json::Value,
+    pub emitted_at: Option<Instant>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IngestCounts {
+    pub inserted: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+}
+
+/// Which records to soft-delete.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordDeletion {
+    pub stream: String,
+    /// `None` deletes every record of the stream.
+    pub record_keys: Option<Vec<String>>,
+}
+
+/// Immutable list order key: (`connector_id`, `created_at`, `connection_id`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListKey {
+    pub connector_id: String,
+    pub created_at: Instant,
+    pub connection_id: String,
+}
+
+/// "Needs you first" key: rows with owner work first, then earliest `stale_at`, then the
+/// immutable order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ListOrder {
+    /// (`connector_id`, `created_at`, `connection_id`).
+    Stable,
+    /// Open attention first, then failing, then stale-soonest, then the stable order.
+    NeedsYouFirst,
+}
+
+/// A page request over the evidence table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ListQuery {
+    /// `None` reads every row (streamed by the caller in chunks).
+    pub limit: Option<u32>,
+    /// Opaque position after which to continue (encoded by the caller; see `PagePosition`).
+    pub after: Option<PagePosition>,
+    pub status: Option<ConnectionStatus>,
+    pub order: ListOrder,
+}
+
+/// Where a page ended: enough to continue in either order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PagePosition {
+    Stable(ListKey),
+    NeedsYouFirst { rank: i64, stale_at: Option<i64>, key: ListKey },
+}
+
+/// A page of evidence, folded so that every row reflects every write before the read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EvidencePage {
+    pub rows: Vec<Evidence>,
+    /// The open (queued/running) runs of the rows' connections, read in one statement.
+    pub open_runs: Vec<OpenRun>,
+    pub next: Option<PagePosition>,
+}
+
+/// What one fold pass did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FoldReport {
+    pub folded: u64,
+    /// Rows whose write sequence moved during the fold: still dirty, folded next time.
+    pub raced: u64,
+    pub failed: u64,
+}
+
+/// What a rebuild changed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RebuildReport {
+    pub examined: u64,
+    pub created: u64,
+    pub changed: u64,
+    pub unchanged: u64,
+    pub removed: u64,
+    pub batches: u64,
+}
+
+/// Read-model maintenance state for `/_ref/connector-summary/status`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReadModelStatus {
+    pub rows: u64,
+    pub dirty: u64,
+    pub failed: u64,
+    pub oldest_dirty_since: Option<Instant>,
+}
+
+/// Progress callback for long work (rebuild): (done, total).
+pub type Progress<'a> = &'a (dyn Fn(u64, u64) + Send + Sync);
