@@ -1,0 +1,216 @@
+//! The one per-connection projector. The unscoped list, the scoped list entry, the detail
+//! route and the console's server functions all build summary items here, from the same
+//! evidence through the same synthesis, so they cannot disagree.
+
+use crate::cursor::Cursor;
+use crate::error::{ServiceError, ServiceResult};
+use crate::Console;
+use console_domain::evidence::Evidence;
+use console_domain::liveness::{Liveness, OpenRun, RunLiveness, RuntimeLiveness};
+use console_domain::model::ConnectionStatus;
+use console_domain::selector;
+use console_domain::summary::SummaryItem;
+use console_domain::synthesis::HealthState;
+use console_domain::Instant;
+use console_storage::{EvidencePage, ListOrder, ListQuery};
+use serde::{Deserialize, Serialize};
+
+/// The list envelope's `runtime` object.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct RuntimeStatus {
+    pub ok: bool,
+    pub label: String,
+    pub message: String,
+    pub last_heartbeat_at: Option<Instant>,
+}
+
+/// A list request as the edges parse it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ListRequest {
+    /// `None`: every connection.
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+    pub status: Option<ConnectionStatus>,
+    pub health: Option<HealthState>,
+    pub needs_you_first: bool,
+}
+
+/// One page (or all) of summary items.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListPage {
+    pub data: Vec<SummaryItem>,
+    pub runtime: RuntimeStatus,
+    pub has_more: bool,
+    pub next_cursor: Option<String>,
+}
+
+/// Everything synthesis needs to know about the world outside the evidence, read once per
+/// request (one statement for the runtime, one for the open runs of the page).
+pub struct Observation {
+    pub now: Instant,
+    pub runtime: RuntimeLiveness,
+    open_runs: Vec<OpenRun>,
+    lease_seconds: i64,
+}
+
+impl Observation {
+    pub fn liveness_for(&self, connection_id: &str) -> Liveness {
+        let run = self
+            .open_runs
+            .iter()
+            .find(|r| r.connection_id == connection_id);
+        Liveness {
+            runtime_up: self.runtime.up,
+            run: RunLiveness::classify(run, self.now, self.lease_seconds),
+        }
+    }
+
+    pub fn project(&self, evidence: &Evidence) -> SummaryItem {
+        SummaryItem::project(
+            evidence,
+            self.now,
+            &self.liveness_for(&evidence.connection_id),
+        )
+    }
+}
+
+impl Console {
+    /// Reads runtime liveness: the embedded runtime counts as up while this process runs it.
+    pub async fn runtime_liveness(&self, now: Instant) -> ServiceResult<RuntimeLiveness> {
+        let last = self.store.last_runtime_heartbeat().await?;
+        let (label, at) = match last {
+            Some((label, at)) => (label, Some(at)),
+            None => ("collection runtime".to_owned(), None),
+        };
+        Ok(RuntimeLiveness::from_heartbeat(
+            &label,
+            at,
+            now,
+            self.settings.lease_seconds,
+        ))
+    }
+
+    async fn observe(&self, page: &EvidencePage, now: Instant) -> ServiceResult<Observation> {
+        Ok(Observation {
+            now,
+            runtime: self.runtime_liveness(now).await?,
+            open_runs: page.open_runs.clone(),
+            lease_seconds: self.settings.lease_seconds,
+        })
+    }
+
+    /// `GET /_ref/connectors` without a selector, and the console list.
+    pub async fn list(&self, request: &ListRequest) -> ServiceResult<ListPage> {
+        let now = self.now();
+        let limit = match request.limit {
+            Some(0) => return Err(limit_error(self.settings.max_page)),
+            Some(n) if n > self.settings.max_page => return Err(limit_error(self.settings.max_page)),
+            other => other,
+        };
+        let after = match &request.cursor {
+            Some(text) => Some(Cursor::decode(&self.cursor_key, text)?.into_position(request)?),
+            None => None,
+        };
+        let query = ListQuery {
+            limit,
+            after,
+            status: request.status,
+            order: if request.needs_you_first {
+                ListOrder::NeedsYouFirst
+            } else {
+                ListOrder::Stable
+            },
+        };
+        let page = self.store.read_evidence_page(&query, now).await?;
+        let observation = self.observe(&page, now).await?;
+        let data = page
+            .rows
+            .iter()
+            .map(|e| observation.project(e))
+            .filter(|item| {
+                request
+                    .health
+                    .is_none_or(|h| item.connection_health.state == h)
+            })
+            .collect();
+        let next_cursor = page
+            .next
+            .map(|position| Cursor::new(position, request).encode(&self.cursor_key));
+        Ok(ListPage {
+            data,
+            runtime: runtime_status(&observation.runtime),
+            has_more: next_cursor.is_some(),
+            next_cursor,
+        })
+    }
+
+    /// `GET /_ref/connectors?connection=SEL`: zero or one item, never a guess, never a write.
+    pub async fn scoped(&self, selector_text: &str) -> ServiceResult<ListPage> {
+        let now = self.now();
+        let resolved = if selector_text.is_empty() || selector_text.len() > selector::MAX_SELECTOR_LEN {
+            None
+        } else {
+            selector::resolve(self.store.selector_candidates(selector_text).await?)
+        };
+        let page = match resolved {
+            Some(id) => self.store.read_evidence(&[id], now).await?,
+            None => EvidencePage {
+                rows: Vec::new(),
+                open_runs: Vec::new(),
+                next: None,
+            },
+        };
+        let observation = self.observe(&page, now).await?;
+        Ok(ListPage {
+            data: page.rows.iter().map(|e| observation.project(e)).collect(),
+            runtime: runtime_status(&observation.runtime),
+            has_more: false,
+            next_cursor: None,
+        })
+    }
+
+    /// The summary item of one connection (detail header, console page, write responses).
+    pub async fn summary(&self, connection_id: &str) -> ServiceResult<SummaryItem> {
+        let now = self.now();
+        let page = self
+            .store
+            .read_evidence(&[connection_id.to_owned()], now)
+            .await?;
+        let observation = self.observe(&page, now).await?;
+        page.rows
+            .first()
+            .map(|e| observation.project(e))
+            .ok_or_else(|| ServiceError::NotFound {
+                entity: "connection",
+                id: connection_id.to_owned(),
+            })
+    }
+}
+
+fn limit_error(max: u32) -> ServiceError {
+    ServiceError::invalid(
+        "invalid_limit",
+        format!("limit must be between 1 and {max}"),
+        Some("limit"),
+    )
+}
+
+/// The envelope's runtime object: one banner for the whole list, not an alarm per row.
+pub fn runtime_status(runtime: &RuntimeLiveness) -> RuntimeStatus {
+    RuntimeStatus {
+        ok: runtime.up,
+        label: runtime.label.clone(),
+        message: if runtime.up {
+            "Collection runtime is running.".to_owned()
+        } else {
+            match runtime.last_heartbeat_at {
+                Some(_) => "Collection runtime is not running: nothing is being collected. \
+                            Verdicts show the last evidence; no alarms until it is back."
+                    .to_owned(),
+                None => "No collection runtime has reported yet: nothing is being collected."
+                    .to_owned(),
+            }
+        },
+        last_heartbeat_at: runtime.last_heartbeat_at,
+    }
+}
