@@ -3,6 +3,7 @@
 //! Nothing here depends on "now". Freshness, health, verdicts and actions are computed from
 //! this at read time by [`crate::synthesis`].
 
+use chrono::{DateTime, Utc};
 use crate::model::{
     AttentionKind, ConnectionStatus, FailureReason, RecommendedMode, RunStatus, Schedule,
 };
@@ -30,7 +31,7 @@ pub struct StreamEvidence {
     pub required: bool,
     pub record_count: i64,
     pub count_state: CountState,
-    pub last_updated_at: Option<Instant>,
+    pub last_updated_at: Option<DateTime<Utc>>,
 }
 
 /// The facts about one run that summaries carry.
@@ -39,8 +40,8 @@ pub struct StreamEvidence {
 pub struct RunBrief {
     pub run_id: String,
     pub status: RunStatus,
-    pub started_at: Instant,
-    pub finished_at: Option<Instant>,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
     pub failure_reason: Option<FailureReason>,
     pub records_written: i64,
     pub gap_count: i64,
@@ -87,7 +88,7 @@ pub enum EvidenceState {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EvidenceMeta {
     pub state: EvidenceState,
-    pub computed_at: Option<Instant>,
+    pub computed_at: Option<DateTime<Utc>>,
     /// Global, monotonically increasing sequence of the latest write to this connection.
     pub write_seq: i64,
     /// The write sequence the stored evidence reflects.
@@ -108,9 +109,9 @@ pub struct Evidence {
     pub status: ConnectionStatus,
     pub source_kind: String,
     pub recommended_mode: RecommendedMode,
-    pub created_at: Instant,
-    pub updated_at: Instant,
-    pub revoked_at: Option<Instant>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
 
     // Records.
     pub streams: Vec<StreamEvidence>,
@@ -139,7 +140,7 @@ pub struct Evidence {
     pub window_seconds: Option<i64>,
     pub window_source: Option<WindowSource>,
     /// `last_success + window`: a durable instant the list can sort on by index.
-    pub stale_at: Option<Instant>,
+    pub stale_at: Option<DateTime<Utc>>,
 
     pub meta: EvidenceMeta,
 }

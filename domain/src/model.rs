@@ -1,6 +1,6 @@
 //! Domain vocabulary shared by storage, synthesis and the edges.
 
-use crate::Instant;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -252,7 +252,7 @@ pub struct Schedule {
     pub enabled: bool,
     pub interval_seconds: i64,
     pub jitter_seconds: i64,
-    pub next_due_at: Option<Instant>,
+    pub next_due_at: Option<DateTime<Utc>>,
 }
 
 /// Smallest schedule interval the runtime accepts.

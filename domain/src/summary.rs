@@ -1,6 +1,7 @@
 //! The summary item: one per connection, identical in the unscoped list, the scoped list,
 //! the detail response and the console. Built only by [`SummaryItem::project`].
 
+use chrono::{DateTime, Utc};
 use crate::evidence::{CountState, Evidence, EvidenceState, RunBrief, StreamEvidence};
 use crate::liveness::Liveness;
 use crate::model::{ConnectionStatus, Schedule};
@@ -12,7 +13,7 @@ use serde::{Deserialize, Serialize};
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EvidenceSummary {
     pub state: EvidenceState,
-    pub computed_at: Option<Instant>,
+    pub computed_at: Option<DateTime<Utc>>,
     pub folded_seq: i64,
     pub error: Option<String>,
 }
@@ -27,9 +28,9 @@ pub struct SummaryItem {
     pub display_name: Option<String>,
     pub status: ConnectionStatus,
     pub source_kind: String,
-    pub created_at: Instant,
-    pub updated_at: Instant,
-    pub revoked_at: Option<Instant>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
     pub streams: Vec<StreamEvidence>,
     pub total_records: i64,
     pub total_records_state: CountState,

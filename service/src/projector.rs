@@ -21,7 +21,7 @@ pub struct RuntimeStatus {
     pub ok: bool,
     pub label: String,
     pub message: String,
-    pub last_heartbeat_at: Option<Instant>,
+    pub last_heartbeat_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// A list request as the edges parse it.
