@@ -482,3 +482,18 @@ impl Console {
             .await?)
     }
 }
+
+impl Console {
+    /// An external collection runtime says it is alive.
+    pub async fn report_runtime(&self, label: &str) -> ServiceResult<()> {
+        let label = label.trim();
+        if label.is_empty() || label.len() > 100 || label.chars().any(char::is_control) {
+            return Err(invalid(
+                "invalid_label",
+                "label must be 1-100 printable characters",
+                "label",
+            ));
+        }
+        Ok(self.store.runtime_heartbeat(label, self.now()).await?)
+    }
+}

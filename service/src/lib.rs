@@ -6,9 +6,13 @@
 //! nothing below it.
 
 pub mod auth;
+pub mod background;
 pub mod commands;
 pub mod cursor;
+pub mod demo;
+pub mod detail;
 pub mod error;
+pub mod manifests;
 pub mod projector;
 
 pub use error::{ServiceError, ServiceResult};

@@ -99,6 +99,9 @@ pub trait Store: Send + Sync + 'static {
     async fn extract_evidence(&self, connection_id: &str, now: Instant) -> StoreResult<Option<Evidence>>;
     /// The open runs of these connections (one statement).
     async fn open_runs(&self, connection_ids: &[String]) -> StoreResult<Vec<OpenRun>>;
+    /// Every open (queued/running) run, oldest first, up to `limit` (for the collection
+    /// runtime, which must also finish runs the owner started).
+    async fn all_open_runs(&self, limit: u32) -> StoreResult<Vec<OpenRun>>;
     /// Folds up to `budget` dirty rows, oldest-dirty first.
     async fn fold_dirty(&self, budget: u32, now: Instant) -> StoreResult<FoldReport>;
     /// Rebuilds every evidence row from the source tables in atomic batches.

@@ -1,0 +1,159 @@
+//! The exact, deep reads of one connection: detail (recent runs, the failing run's events,
+//! attention history, per-stream evidence extracted straight from the source tables) and
+//! diagnostics (why the verdict is what it is). They carry the same summary item the list
+//! shows, and never fall back to the list's shallow projection for their deep parts.
+
+use crate::error::{ServiceError, ServiceResult};
+use crate::Console;
+use console_domain::evidence::Evidence;
+use console_domain::liveness::Liveness;
+use console_domain::summary::SummaryItem;
+use console_domain::synthesis::{synthesize, RuleTrace};
+use console_domain::Instant;
+use console_storage::{AttentionRow, RunEvent, RunRow};
+use serde::Serialize;
+
+/// Largest page of run history.
+pub const MAX_RUNS_PAGE: u32 = 100;
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ConnectionDetail {
+    pub object: &'static str,
+    /// The same item the list shows for this connection.
+    pub summary: SummaryItem,
+    /// Evidence extracted from the source tables for this read (not the read model).
+    pub evidence: Evidence,
+    pub runs: Vec<RunRow>,
+    pub runs_next_cursor: Option<String>,
+    /// The most recent failed run among the runs shown, with its timeline.
+    pub failing_run: Option<RunWithEvents>,
+    pub attention: Vec<AttentionRow>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct RunWithEvents {
+    pub run: RunRow,
+    pub events: Vec<RunEvent>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Diagnostics {
+    pub object: &'static str,
+    pub connection_id: String,
+    pub now: Instant,
+    /// The health rule that fired and why, in plain words.
+    pub rule: RuleTrace,
+    pub lease_seconds: i64,
+    pub runtime_up: bool,
+    pub run_liveness: console_domain::liveness::RunLiveness,
+    /// The durable inputs synthesis read.
+    pub inputs: Evidence,
+    pub summary: SummaryItem,
+}
+
+impl Console {
+    fn not_found(connection_id: &str) -> ServiceError {
+        ServiceError::NotFound {
+            entity: "connection",
+            id: connection_id.to_owned(),
+        }
+    }
+
+    pub async fn detail(
+        &self,
+        connection_id: &str,
+        runs_limit: u32,
+        runs_before: Option<&str>,
+    ) -> ServiceResult<ConnectionDetail> {
+        let now = self.now();
+        let evidence = self
+            .store
+            .extract_evidence(connection_id, now)
+            .await?
+            .ok_or_else(|| Self::not_found(connection_id))?;
+        let summary = self.summary(connection_id).await?;
+        let limit = runs_limit.clamp(1, MAX_RUNS_PAGE);
+        let mut runs = self
+            .store
+            .list_runs(connection_id, limit + 1, runs_before)
+            .await?;
+        let runs_next_cursor = if runs.len() > limit as usize {
+            runs.truncate(limit as usize);
+            runs.last().map(|r| r.run_id.clone())
+        } else {
+            None
+        };
+        let failing_run = match runs
+            .iter()
+            .find(|r| r.status == console_domain::model::RunStatus::Failed)
+        {
+            Some(run) => Some(RunWithEvents {
+                run: run.clone(),
+                events: self.store.run_events(&run.run_id).await?,
+            }),
+            None => None,
+        };
+        let attention = self.store.list_attention(connection_id).await?;
+        Ok(ConnectionDetail {
+            object: "connection_detail",
+            summary,
+            evidence,
+            runs,
+            runs_next_cursor,
+            failing_run,
+            attention,
+        })
+    }
+
+    pub async fn diagnostics(&self, connection_id: &str) -> ServiceResult<Diagnostics> {
+        let now = self.now();
+        let page = self
+            .store
+            .read_evidence(&[connection_id.to_owned()], now)
+            .await?;
+        let evidence = page
+            .rows
+            .first()
+            .cloned()
+            .ok_or_else(|| Self::not_found(connection_id))?;
+        let runtime = self.runtime_liveness(now).await?;
+        let open = page
+            .open_runs
+            .iter()
+            .find(|r| r.connection_id == connection_id);
+        let liveness = Liveness {
+            runtime_up: runtime.up,
+            run: console_domain::liveness::RunLiveness::classify(
+                open,
+                now,
+                self.settings.lease_seconds,
+            ),
+        };
+        let projection = synthesize(&evidence, now, &liveness);
+        let summary = SummaryItem::project(&evidence, now, &liveness);
+        Ok(Diagnostics {
+            object: "connection_diagnostics",
+            connection_id: connection_id.to_owned(),
+            now,
+            rule: projection.trace,
+            lease_seconds: self.settings.lease_seconds,
+            runtime_up: runtime.up,
+            run_liveness: liveness.run,
+            inputs: evidence,
+            summary,
+        })
+    }
+
+    pub async fn run_with_events(&self, run_id: &str) -> ServiceResult<RunWithEvents> {
+        let run = self
+            .store
+            .get_run(run_id)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound {
+                entity: "run",
+                id: run_id.to_owned(),
+            })?;
+        let events = self.store.run_events(run_id).await?;
+        Ok(RunWithEvents { run, events })
+    }
+}

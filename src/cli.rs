@@ -1,0 +1,78 @@
+//! The command line: `serve`, `migrate`, `seed-demo`, `rebuild-summaries`, `simulate`.
+
+use crate::config::DEFAULT_DATABASE_URL;
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "owner-console",
+    version,
+    about = "Owner console for personal-data connectors",
+    long_about = "Owner console for personal-data connectors: see at a glance which sources are \
+                  fine, which are stale or broken, and what to do next.\n\n\
+                  The database is SQLite by default (a file under ./data); a postgres:// URL \
+                  selects PostgreSQL. The listen address comes from LEPTOS_SITE_ADDR \
+                  (default 127.0.0.1:3000)."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct DatabaseArgs {
+    /// sqlite://path/to/file.db, sqlite::memory:, or postgres://user@host/db.
+    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+    pub database_url: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the console and the /_ref JSON routes (runs migrations first).
+    Serve(ServeArgs),
+    /// Apply database migrations and exit.
+    Migrate(DatabaseArgs),
+    /// Fill the database with a realistic demo fleet (connections, months of runs, records).
+    SeedDemo(SeedArgs),
+    /// Rebuild every connector-summary evidence row from the source tables, and report changes.
+    RebuildSummaries(RebuildArgs),
+    /// Run only the simulated collection runtime against the database (no HTTP server).
+    Simulate(DatabaseArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+    /// A folder of connector manifest files (*.json) to register at start-up.
+    #[arg(long)]
+    pub manifests: Option<PathBuf>,
+    /// Also run the simulated collection runtime, so the demo console stays alive.
+    #[arg(long)]
+    pub simulate: bool,
+    /// Seed the demo fleet first when the database has no connections.
+    #[arg(long)]
+    pub demo: bool,
+    /// Mark the session cookie Secure (use when serving behind TLS).
+    #[arg(long, env = "SECURE_COOKIES")]
+    pub secure_cookies: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SeedArgs {
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+    /// Seed even when connections already exist (adds another fleet).
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RebuildArgs {
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+    /// Connections per transaction.
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub batch_size: u32,
+}

@@ -1,0 +1,105 @@
+//! `/_ref` routes, each documented for OpenAPI where it is defined. [`api`] assembles them;
+//! the OpenAPI document is generated from the same router, so it cannot miss a route.
+
+mod attention;
+mod connections;
+mod connectors;
+mod read_model;
+mod records;
+mod runs;
+
+use crate::http::error::ErrorEnvelope;
+use crate::http::state::AppState;
+use axum::routing::get;
+use axum::{Json, Router};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Owner console reference API",
+        description = "Connector summaries, connection detail and diagnostics, and the writes \
+                       that feed them. Every route needs the owner: a session cookie from \
+                       /login or `Authorization: Bearer <owner token>`."
+    ),
+    modifiers(&OwnerAuth),
+    components(schemas(ErrorEnvelope)),
+    security(("owner_token" = []), ("owner_session" = []))
+)]
+struct ApiDoc;
+
+struct OwnerAuth;
+
+impl Modify for OwnerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "owner_token",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme(
+            "owner_session",
+            SecurityScheme::ApiKey(utoipa::openapi::security::ApiKey::Cookie(
+                utoipa::openapi::security::ApiKeyValue::new("id"),
+            )),
+        );
+    }
+}
+
+/// Every `/_ref` route, with the OpenAPI document served at `/_ref/openapi.json`.
+pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(connectors::list_connectors))
+        .routes(routes!(connectors::list_manifests, connectors::register_manifest))
+        .routes(routes!(connections::create_connection))
+        .routes(routes!(
+            connections::get_connection,
+            connections::rename_connection,
+            connections::delete_connection
+        ))
+        .routes(routes!(connections::change_lifecycle))
+        .routes(routes!(connections::diagnostics))
+        .routes(routes!(connections::put_schedule))
+        .routes(routes!(runs::start_run))
+        .routes(routes!(runs::get_run))
+        .routes(routes!(runs::heartbeat_run))
+        .routes(routes!(runs::finish_run))
+        .routes(routes!(runs::append_events))
+        .routes(routes!(runs::recover_gaps))
+        .routes(routes!(records::ingest_records))
+        .routes(routes!(records::delete_records))
+        .routes(routes!(attention::open_attention))
+        .routes(routes!(attention::resolve_attention))
+        .routes(routes!(read_model::status))
+        .routes(routes!(read_model::rebuild))
+        .routes(routes!(read_model::runtime_heartbeat))
+        .split_for_parts();
+    add_openapi_route(&mut doc);
+    let served = doc.clone();
+    let router = router.route(
+        "/_ref/openapi.json",
+        get(move || {
+            let doc = served.clone();
+            async move { Json(doc) }
+        }),
+    );
+    (router, doc)
+}
+
+/// The document describes its own route too, so a client can discover it.
+fn add_openapi_route(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::path::{HttpMethod, OperationBuilder, PathItem};
+    use utoipa::openapi::ResponseBuilder;
+    let operation = OperationBuilder::new()
+        .operation_id(Some("openapi"))
+        .summary(Some("This OpenAPI document"))
+        .response("200", ResponseBuilder::new().description("OpenAPI 3.1 JSON"))
+        .response("401", ResponseBuilder::new().description("No owner credentials"))
+        .build();
+    doc.paths
+        .paths
+        .insert("/_ref/openapi.json".into(), PathItem::new(HttpMethod::Get, operation));
+}

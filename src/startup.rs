@@ -1,0 +1,243 @@
+//! Assembling the application: storage, owner credentials, the console service, the router
+//! (JSON routes, login, Leptos pages and server functions, static files) and the background
+//! tasks. Tests build the same [`Application`] on a random port with their own clock.
+
+use crate::config::ServeConfig;
+use crate::http::auth::{require_owner, require_owner_page};
+use crate::http::login::{login, logout, LoginLimiter};
+use crate::http::state::AppState;
+use axum::http::{header, HeaderValue};
+use axum::middleware::from_fn_with_state;
+use axum::routing::post;
+use axum::Router;
+use console_app::{shell, App};
+use console_domain::clock::Clock;
+use console_service::auth::{cursor_key, GeneratedSecrets, OwnerAuth};
+use console_service::{Console, ConsoleSettings};
+use console_storage::Database;
+use leptos::config::LeptosOptions;
+use leptos::prelude::provide_context;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+use tower_sessions_sqlx_store::{PostgresStore, SqliteStore};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("storage: {0}")]
+    Storage(#[from] console_storage::StoreError),
+    #[error("{0}")]
+    Service(#[from] console_service::ServiceError),
+    #[error("sessions: {0}")]
+    Sessions(String),
+    #[error("manifests: {0}")]
+    Manifests(String),
+    #[error("leptos configuration: {0}")]
+    Leptos(String),
+    #[error("i/o: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// The console and its owner credentials over an opened, migrated database.
+pub struct Opened {
+    pub console: Console,
+    pub auth: OwnerAuth,
+    pub generated: GeneratedSecrets,
+    pub database: Database,
+}
+
+/// Opens storage, registers the built-in and configured manifests, and loads credentials.
+pub async fn open_console(
+    config: &ServeConfig,
+    clock: Arc<dyn Clock>,
+    settings: ConsoleSettings,
+) -> Result<Opened, StartupError> {
+    let (store, database) = console_storage::open(&config.database_url).await?;
+    let key = cursor_key(store.as_ref()).await?;
+    let console = Console::new(store, clock, settings, key);
+    for manifest in console_service::demo::builtin_manifests() {
+        console.register_connector(&manifest).await?;
+    }
+    if let Some(dir) = &config.manifests_dir {
+        let manifests = console_service::manifests::load_dir(dir)
+            .map_err(|e| StartupError::Manifests(e.to_string()))?;
+        for manifest in manifests {
+            console.register_connector(&manifest).await?;
+        }
+    }
+    let (auth, generated) = OwnerAuth::init(
+        console.store.as_ref(),
+        config.owner_password.as_deref(),
+        config.owner_token.as_deref(),
+    )
+    .await?;
+    Ok(Opened {
+        console,
+        auth,
+        generated,
+        database,
+    })
+}
+
+/// Leptos' settings from the environment cargo-leptos prepares, with the output name
+/// defaulted so test builds (without cargo-leptos) still render pages.
+pub fn leptos_options() -> Result<LeptosOptions, StartupError> {
+    let mut options = leptos::config::get_configuration(None)
+        .map_err(|e| StartupError::Leptos(e.to_string()))?
+        .leptos_options;
+    if options.output_name.is_empty() {
+        options.output_name = "owner-console".into();
+    }
+    Ok(options)
+}
+
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    pub console: Console,
+    background: Vec<JoinHandle<()>>,
+}
+
+impl Application {
+    pub async fn build(
+        config: ServeConfig,
+        clock: Arc<dyn Clock>,
+        listener: TcpListener,
+        leptos: LeptosOptions,
+    ) -> Result<(Application, GeneratedSecrets), StartupError> {
+        let settings = ConsoleSettings {
+            embedded_runtime: config.simulate,
+            ..ConsoleSettings::default()
+        };
+        let opened = open_console(&config, clock, settings).await?;
+        let state = AppState {
+            console: opened.console.clone(),
+            auth: Arc::new(opened.auth),
+            leptos,
+            login_limiter: Arc::new(LoginLimiter::default()),
+        };
+        let router = router(state, &opened.database, &config).await?;
+        let mut background = vec![console_service::background::spawn_sweeper(
+            opened.console.clone(),
+            config.sweeper.interval,
+            config.sweeper.batch,
+        )];
+        if config.simulate {
+            background.push(console_service::background::spawn_simulator(
+                opened.console.clone(),
+                console_service::background::SimulatorConfig::default(),
+            ));
+        }
+        Ok((
+            Application {
+                listener,
+                router,
+                console: opened.console,
+                background,
+            },
+            opened.generated,
+        ))
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let result = axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown_signal())
+            .await;
+        for task in self.background {
+            task.abort();
+        }
+        result
+    }
+}
+
+async fn shutdown_signal() {
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+async fn router(state: AppState, database: &Database, config: &ServeConfig) -> Result<Router, StartupError> {
+    let (api, _) = crate::http::routes::api();
+    let api = api.route_layer(from_fn_with_state(state.clone(), require_owner));
+
+    let routes = generate_route_list(App);
+    let console = state.console.clone();
+    let leptos = state.leptos.clone();
+    let pages = Router::new()
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            move || provide_context(console.clone()),
+            move || shell(leptos.clone()),
+        )
+        .route_layer(from_fn_with_state(state.clone(), require_owner_page));
+
+    let router = Router::new()
+        .route("/login", post(login))
+        .route("/logout", post(logout))
+        .merge(api)
+        .merge(pages)
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .with_state(state);
+
+    let router = with_sessions(router, database, config).await?;
+    Ok(with_security_headers(router))
+}
+
+/// Sessions live in the same database as everything else.
+async fn with_sessions(router: Router, database: &Database, config: &ServeConfig) -> Result<Router, StartupError> {
+    let idle = tower_sessions::cookie::time::Duration::seconds(
+        i64::try_from(config.session_idle.as_secs()).unwrap_or(i64::MAX),
+    );
+    macro_rules! layer {
+        ($store:expr) => {{
+            let store = $store;
+            store
+                .migrate()
+                .await
+                .map_err(|e| StartupError::Sessions(e.to_string()))?;
+            SessionManagerLayer::new(store)
+                .with_name("owner_console_session")
+                .with_http_only(true)
+                .with_same_site(SameSite::Lax)
+                .with_secure(config.secure_cookies)
+                .with_expiry(Expiry::OnInactivity(idle))
+        }};
+    }
+    Ok(match database {
+        Database::Sqlite(pool) => router.layer(layer!(SqliteStore::new(pool.clone()))),
+        Database::Postgres(pool) => router.layer(layer!(PostgresStore::new(pool.clone()))),
+    })
+}
+
+fn with_security_headers(router: Router) -> Router {
+    // Leptos' hydration bootstrap is an inline module script, hence 'unsafe-inline' for
+    // scripts; everything else is same-origin only and the console cannot be framed.
+    const CSP: &str = "default-src 'self'; script-src 'self' 'unsafe-inline' 'wasm-unsafe-eval'; \
+                       style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; \
+                       frame-ancestors 'none'; base-uri 'self'; form-action 'self'";
+    router
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
+        ))
+}
