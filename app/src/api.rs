@@ -1,0 +1,139 @@
+//! Server functions: the console's reads, through the same projector as the JSON routes.
+//!
+//! Every server function checks the owner session itself (the axum gate in front of them is
+//! a second line, not the only one) and reports failures as [`ConsoleError`], which the
+//! pages render in plain words.
+
+use console_domain::summary::SummaryItem;
+use leptos::prelude::*;
+use leptos::server_fn::codec::JsonEncoding;
+use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// What a server function can report. Serialized to the browser as JSON.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "code", rename_all = "snake_case")]
+pub enum ConsoleError {
+    /// No owner session (it expired, or the owner logged out in another tab).
+    OwnerSessionRequired,
+    /// The thing asked for does not exist.
+    NotFound { entity: String, id: String },
+    /// The request was refused as invalid.
+    Invalid { message: String },
+    /// The server could not answer (storage down, internal error). Details are in its log.
+    Unavailable,
+    /// Transport or encoding trouble between the browser and the server.
+    Transport { message: String },
+}
+
+impl fmt::Display for ConsoleError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConsoleError::OwnerSessionRequired => {
+                write!(f, "Your session has ended. Log in again.")
+            }
+            ConsoleError::NotFound { entity, id } => write!(f, "No {entity} called “{id}”."),
+            ConsoleError::Invalid { message } => write!(f, "{message}"),
+            ConsoleError::Unavailable => {
+                write!(
+                    f,
+                    "The console could not read its data just now. Try again in a moment."
+                )
+            }
+            ConsoleError::Transport { message } => {
+                write!(f, "Could not reach the console server: {message}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ConsoleError {}
+
+impl FromServerFnError for ConsoleError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        ConsoleError::Transport {
+            message: value.to_string(),
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl From<console_service::ServiceError> for ConsoleError {
+    fn from(error: console_service::ServiceError) -> Self {
+        use console_service::ServiceError as E;
+        match error {
+            E::NotFound { entity, id } => ConsoleError::NotFound {
+                entity: entity.to_owned(),
+                id,
+            },
+            E::Invalid { message, .. } | E::Conflict { message, .. } | E::TooLarge { message } => {
+                ConsoleError::Invalid { message }
+            }
+            E::Unauthenticated => ConsoleError::OwnerSessionRequired,
+            E::Internal(detail) => {
+                tracing::error!(error = %detail, "console server function failed");
+                ConsoleError::Unavailable
+            }
+        }
+    }
+}
+
+/// One page of the connection list, as the console shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectionList {
+    /// One summary item per connection, built by the shared projector.
+    pub items: Vec<SummaryItem>,
+    pub has_more: bool,
+    pub next_cursor: Option<String>,
+}
+
+/// Every connection, as the owner's console lists them.
+#[server(prefix = "/api", endpoint = "list_connections")]
+pub async fn list_connections() -> Result<ConnectionList, ConsoleError> {
+    let console = server::owner_console().await?;
+    let page = console
+        .list(&console_service::projector::ListRequest::default())
+        .await?;
+    Ok(ConnectionList {
+        items: page.data,
+        has_more: page.has_more,
+        next_cursor: page.next_cursor,
+    })
+}
+
+/// One connection's summary item (the connection page's header).
+#[server(prefix = "/api", endpoint = "connection_summary")]
+pub async fn connection_summary(id: String) -> Result<SummaryItem, ConsoleError> {
+    let console = server::owner_console().await?;
+    Ok(console.summary(&id).await?)
+}
+
+#[cfg(feature = "ssr")]
+mod server {
+    use super::ConsoleError;
+    use console_service::Console;
+    use leptos::prelude::*;
+
+    /// The shared `Console`, once the request is known to come from the owner.
+    pub async fn owner_console() -> Result<Console, ConsoleError> {
+        let session = leptos_axum::extract::<tower_sessions::Session>()
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "no session layer in front of a server function");
+                ConsoleError::Unavailable
+            })?;
+        if !crate::session::is_owner(&session).await {
+            if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+                response.set_status(axum::http::StatusCode::UNAUTHORIZED);
+            }
+            return Err(ConsoleError::OwnerSessionRequired);
+        }
+        use_context::<Console>().ok_or_else(|| {
+            tracing::error!("the server did not provide the Console to server functions");
+            ConsoleError::Unavailable
+        })
+    }
+}

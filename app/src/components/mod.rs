@@ -1,0 +1,13 @@
+//! Pieces the pages share.
+
+mod connection_row;
+mod empty_state;
+mod error_notice;
+mod frame;
+mod pill;
+
+pub use connection_row::ConnectionRow;
+pub use empty_state::EmptyState;
+pub use error_notice::ErrorNotice;
+pub use frame::Frame;
+pub use pill::VerdictPill;
