@@ -1,0 +1,174 @@
+//! Who gets in: owner session or bearer token for `/_ref`, login form for pages.
+
+use crate::helpers::{spawn_app, Backend, PASSWORD};
+use crate::on_both_backends;
+use reqwest::header::{LOCATION, SET_COOKIE};
+use reqwest::Method;
+use serde_json::Value;
+
+/// Every documented route, with path parameters filled in.
+async fn documented_routes(app: &crate::helpers::TestApp) -> Vec<(Method, String)> {
+    let (status, doc) = app.get_json("/_ref/openapi.json").await;
+    assert_eq!(status, 200);
+    let mut routes = Vec::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        let concrete = path
+            .split('/')
+            .map(|segment| if segment.starts_with('{') { "x" } else { segment })
+            .collect::<Vec<_>>()
+            .join("/");
+        for method in item.as_object().unwrap().keys() {
+            routes.push((Method::from_bytes(method.to_uppercase().as_bytes()).unwrap(), concrete.clone()));
+        }
+    }
+    routes
+}
+
+async fn every_ref_route_answers_401_without_credentials(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let routes = documented_routes(&app).await;
+    assert!(routes.len() >= 20, "only {} routes documented", routes.len());
+    for (method, path) in routes {
+        for token in [None, Some("wrong-token")] {
+            let mut request = app.anon.request(method.clone(), app.url(&path));
+            if let Some(token) = token {
+                request = request.bearer_auth(token);
+            }
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), 401, "{method} {path} with {token:?}");
+            let body: Value = response.json().await.unwrap();
+            assert_eq!(body["error"]["type"], "authentication_error", "{method} {path}");
+            assert_eq!(body["error"]["code"], "owner_session_required");
+        }
+    }
+    // The scoped form is gated too.
+    let response = app
+        .anon
+        .get(app.url("/_ref/connectors?connection=spotify"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
+    app.finish().await;
+}
+
+fn cookie_of(response: &reqwest::Response) -> Option<String> {
+    response
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("owner_console_session="))
+        .map(str::to_owned)
+}
+
+async fn login(app: &crate::helpers::TestApp, password: &str, return_to: &str) -> reqwest::Response {
+    app.anon
+        .post(app.url("/login"))
+        .form(&[("password", password), ("return_to", return_to)])
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn login_sets_a_hardened_session_and_logout_ends_it(backend: Backend) {
+    let app = spawn_app(backend).await;
+
+    let page = app.anon.get(app.url("/connections/abc?tab=runs")).send().await.unwrap();
+    assert_eq!(page.status(), 303);
+    assert_eq!(
+        page.headers()[LOCATION],
+        "/login?return_to=/connections/abc%3Ftab%3Druns"
+    );
+
+    let wrong = login(&app, "not the password", "/").await;
+    assert_eq!(wrong.status(), 303);
+    assert!(wrong.headers()[LOCATION].to_str().unwrap().starts_with("/login?error=password"));
+    assert!(cookie_of(&wrong).is_none());
+
+    let ok = login(&app, PASSWORD, "/connections/abc?tab=runs").await;
+    assert_eq!(ok.status(), 303);
+    assert_eq!(ok.headers()[LOCATION], "/connections/abc?tab=runs");
+    let set_cookie = cookie_of(&ok).expect("session cookie");
+    assert!(set_cookie.contains("HttpOnly"), "{set_cookie}");
+    assert!(set_cookie.contains("SameSite=Lax"), "{set_cookie}");
+    let cookie = set_cookie.split(';').next().unwrap().to_owned();
+
+    let list = app
+        .anon
+        .get(app.url("/_ref/connectors"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(list.status(), 200);
+
+    // A second login issues a different session id (no fixation).
+    let again = login(&app, PASSWORD, "/").await;
+    let second = cookie_of(&again).unwrap();
+    assert_ne!(second.split(';').next().unwrap(), cookie);
+
+    let out = app
+        .anon
+        .post(app.url("/logout"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), 303);
+    let after = app
+        .anon
+        .get(app.url("/_ref/connectors"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(after.status(), 401, "the old session id is dead after logout");
+    app.finish().await;
+}
+
+async fn return_to_only_accepts_local_paths(backend: Backend) {
+    let app = spawn_app(backend).await;
+    for target in ["https://evil.example/", "//evil.example", "/\\evil.example"] {
+        let response = login(&app, PASSWORD, target).await;
+        assert_eq!(response.headers()[LOCATION], "/", "{target}");
+    }
+    app.finish().await;
+}
+
+async fn cookie_writes_must_be_same_origin(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let ok = login(&app, PASSWORD, "/").await;
+    let cookie = cookie_of(&ok).unwrap().split(';').next().unwrap().to_owned();
+    let body = serde_json::json!({"connector_id": "spotify"});
+    let cross = app
+        .anon
+        .post(app.url("/_ref/connections"))
+        .header("cookie", &cookie)
+        .header("origin", "http://evil.example")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cross.status(), 403);
+    let (_, list) = app.get_json("/_ref/connectors").await;
+    assert_eq!(list["data"].as_array().unwrap().len(), 0, "nothing was created");
+    let same = app
+        .anon
+        .post(app.url("/_ref/connections"))
+        .header("cookie", &cookie)
+        .header("origin", app.base.clone())
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(same.status(), 201);
+    app.finish().await;
+}
+
+on_both_backends!(
+    every_ref_route_answers_401_without_credentials,
+    login_sets_a_hardened_session_and_logout_ends_it,
+    return_to_only_accepts_local_paths,
+    cookie_writes_must_be_same_origin,
+);

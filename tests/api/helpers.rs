@@ -1,0 +1,195 @@
+//! Spawning the application for a test, on either backend.
+
+use chrono::TimeZone;
+use console_domain::clock::ManualClock;
+use console_service::Console;
+use owner_console::config::ServeConfig;
+use owner_console::startup::{leptos_options, Application};
+use serde_json::Value;
+use sqlx::Connection;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub const PASSWORD: &str = "correct horse battery staple";
+pub const TOKEN: &str = "oc_test_token_0123456789";
+
+/// A database only this test uses, removed by [`TestApp::finish`].
+enum TestDb {
+    Sqlite(std::path::PathBuf),
+    Postgres { admin_url: String, name: String },
+}
+
+pub struct TestApp {
+    pub base: String,
+    /// A client without credentials.
+    pub anon: reqwest::Client,
+    pub clock: ManualClock,
+    pub console: Console,
+    db: TestDb,
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+fn admin_url() -> String {
+    std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+fn unique_name() -> String {
+    format!(
+        "oc_test_{}_{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::SeqCst),
+        rand::random::<u32>()
+    )
+}
+
+/// 2026-03-01T12:00:00Z: a fixed start so tests read the same on any day.
+pub fn start_instant() -> console_domain::Instant {
+    chrono::Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0).unwrap()
+}
+
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    let (url, db) = match backend {
+        Backend::Sqlite => {
+            let path = std::env::temp_dir().join(format!("{}.db", unique_name()));
+            (format!("sqlite://{}", path.display()), TestDb::Sqlite(path))
+        }
+        Backend::Postgres => {
+            let admin = admin_url();
+            let name = unique_name();
+            let mut conn = sqlx::PgConnection::connect(&admin)
+                .await
+                .expect("PostgreSQL is reachable at TEST_DATABASE_URL");
+            sqlx::query(&format!("CREATE DATABASE \"{name}\""))
+                .execute(&mut conn)
+                .await
+                .expect("create test database");
+            let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
+            (
+                format!("{base}/{name}"),
+                TestDb::Postgres {
+                    admin_url: admin,
+                    name,
+                },
+            )
+        }
+    };
+    let mut config = ServeConfig::new(url);
+    config.owner_password = Some(PASSWORD.to_owned());
+    config.owner_token = Some(TOKEN.to_owned());
+    let clock = ManualClock::new(start_instant());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let (app, _) = Application::build(config, Arc::new(clock.clone()), listener, leptos_options().unwrap())
+        .await
+        .expect("application builds");
+    let base = format!("http://{}", app.local_addr().unwrap());
+    let console = app.console.clone();
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        base,
+        anon: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+        clock,
+        console,
+        db,
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// A request with the owner's bearer token.
+    pub fn owner(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.anon.request(method, self.url(path)).bearer_auth(TOKEN)
+    }
+
+    pub async fn get_json(&self, path: &str) -> (u16, Value) {
+        let response = self.owner(reqwest::Method::GET, path).send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn send_json(&self, method: reqwest::Method, path: &str, body: Value) -> (u16, Value) {
+        let response = self.owner(method, path).json(&body).send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Creates a connection of a built-in connector and returns its id.
+    pub async fn create_connection(&self, connector_id: &str, label: Option<&str>) -> String {
+        let (status, body) = self
+            .send_json(
+                reqwest::Method::POST,
+                "/_ref/connections",
+                serde_json::json!({"connector_id": connector_id, "display_name": label}),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        body["connection_id"].as_str().unwrap().to_owned()
+    }
+
+    /// A snapshot of everything a write could change, for "nothing changed" assertions.
+    pub async fn snapshot(&self) -> Value {
+        let (_, list) = self.get_json("/_ref/connectors").await;
+        let mut data = list["data"].clone();
+        // Maintenance timestamps move when a read folds; they are not owner-visible state.
+        if let Some(items) = data.as_array_mut() {
+            for item in items {
+                item["evidence"]["computed_at"] = Value::Null;
+            }
+        }
+        data
+    }
+
+    /// Drops the test's database.
+    pub async fn finish(self) {
+        match self.db {
+            TestDb::Sqlite(path) => {
+                for suffix in ["", "-wal", "-shm"] {
+                    let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+                }
+            }
+            TestDb::Postgres { admin_url, name } => {
+                if let Ok(mut conn) = sqlx::PgConnection::connect(&admin_url).await {
+                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                        .execute(&mut conn)
+                        .await;
+                }
+            }
+        }
+    }
+}
+
+/// Runs each named `async fn(Backend)` scenario once per backend.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($scenario:ident),+ $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $scenario() {
+                    super::$scenario($crate::helpers::Backend::Sqlite).await
+                }
+            )+
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $scenario() {
+                    super::$scenario($crate::helpers::Backend::Postgres).await
+                }
+            )+
+        }
+    };
+}
