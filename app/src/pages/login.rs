@@ -49,7 +49,7 @@ pub fn LoginPage() -> impl IntoView {
                         })
                 }}
                 <form method="post" action="/login" class="stack">
-                    <input type="hidden" name="return_to" prop:value=return_to />
+                    <input type="hidden" name="return_to" value=return_to />
                     <label for="password">"Password"</label>
                     <input
                         id="password"

@@ -1,0 +1,49 @@
+// Shared by playwright.config.ts (which hands these to the test server) and the tests.
+import { expect, type Page } from '@playwright/test';
+import { join } from 'node:path';
+
+export const PORT = Number(process.env.E2E_PORT ?? 3917);
+export const BASE_URL = `http://127.0.0.1:${PORT}`;
+/** The owner password the test server starts with (a fresh database every run). */
+export const OWNER_PASSWORD = process.env.E2E_OWNER_PASSWORD ?? 'e2e-owner-password';
+/** The owner bearer token, for reading the JSON routes without a browser session. */
+export const OWNER_TOKEN = process.env.E2E_OWNER_TOKEN ?? 'oc_e2e_owner_token';
+
+/** The shape of `GET /_ref/connectors` items the tests compare against. */
+export interface SummaryItem {
+  connection_id: string;
+  connector_id: string;
+  connector_display_name: string;
+  display_name: string | null;
+  rendered_verdict: { pill: { tone: string; label: string } };
+}
+
+/** The name the console shows: the owner's label, else the connector's name. */
+export function displayName(item: SummaryItem): string {
+  const label = item.display_name?.trim();
+  return label ? item.display_name! : item.connector_display_name;
+}
+
+/** Fills and submits the login form on the current `/login` page. */
+export async function submitLogin(page: Page, password = OWNER_PASSWORD): Promise<void> {
+  await expect(page.locator('form[action="/login"]')).toBeVisible();
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Log in' }).click();
+}
+
+/** Logs in through the form and waits to land on `returnTo`. */
+export async function logIn(page: Page, returnTo = '/'): Promise<void> {
+  await page.goto(`/login?return_to=${encodeURIComponent(returnTo)}`);
+  await submitLogin(page);
+  await page.waitForURL((url) => url.pathname + url.search === returnTo);
+}
+
+/** Waits until the browser has hydrated the page (client-only controls work). */
+export async function hydrated(page: Page): Promise<void> {
+  await expect(page.locator('body[data-hydrated]')).toHaveCount(1);
+}
+
+/** A full-page screenshot into end2end/screenshots/ (not committed). */
+export async function screenshot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: join(__dirname, '..', 'screenshots', `${name}.png`), fullPage: true });
+}
