@@ -3,11 +3,11 @@
 //! Nothing here depends on "now". Freshness, health, verdicts and actions are computed from
 //! this at read time by [`crate::synthesis`].
 
-use chrono::{DateTime, Utc};
 use crate::model::{
     AttentionKind, ConnectionStatus, FailureReason, RecommendedMode, RunStatus, Schedule,
 };
 use crate::Instant;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// Whether a count can be shown as a plain number.

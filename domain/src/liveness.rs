@@ -55,7 +55,10 @@ pub enum RunLiveness {
     /// A run is queued or its heartbeat is within the lease.
     Active { run_id: String },
     /// A run is `running` but its last heartbeat is older than the lease.
-    Stalled { run_id: String, heartbeat_at: Instant },
+    Stalled {
+        run_id: String,
+        heartbeat_at: Instant,
+    },
 }
 
 impl RunLiveness {

@@ -1,12 +1,12 @@
 //! The summary item: one per connection, identical in the unscoped list, the scoped list,
 //! the detail response and the console. Built only by [`SummaryItem::project`].
 
-use chrono::{DateTime, Utc};
 use crate::evidence::{CountState, Evidence, EvidenceState, RunBrief, StreamEvidence};
 use crate::liveness::Liveness;
 use crate::model::{ConnectionStatus, Schedule};
 use crate::synthesis::{synthesize, ConnectionHealth, Freshness, RenderedVerdict, RequiredAction};
 use crate::Instant;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
