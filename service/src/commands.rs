@@ -11,6 +11,7 @@ use console_domain::model::{
 use console_storage::{
     AttentionRow, ConnectionChange, ConnectionRow, IngestCounts, NewConnection, NewRunEvent,
     RebuildReport, RecordDeletion, RecordInput, RunOutcome, RunRow, RunTrigger, ScheduleInput,
+    StoreError,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -183,7 +184,12 @@ impl Console {
             ));
         }
         check_staleness(body.maximum_staleness_seconds)?;
-        if self.store.get_connector(&body.connector_id).await?.is_none() {
+        if self
+            .store
+            .get_connector(&body.connector_id)
+            .await?
+            .is_none()
+        {
             return Err(invalid(
                 "unknown_connector",
                 format!("no connector with id {:?} is registered", body.connector_id),
@@ -219,18 +225,21 @@ impl Console {
         action: LifecycleAction,
     ) -> ServiceResult<ConnectionRow> {
         let current = self.connection(connection_id).await?;
-        let to = current.status.apply(action).ok_or_else(|| ServiceError::Conflict {
-            code: "invalid_transition",
-            message: format!(
-                "cannot {} a connection that is {}",
-                serde_json::to_value(action)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_owned))
-                    .unwrap_or_default(),
-                current.status
-            ),
-            existing: Some(current.status.as_str().to_owned()),
-        })?;
+        let to = current
+            .status
+            .apply(action)
+            .ok_or_else(|| ServiceError::Conflict {
+                code: "invalid_transition",
+                message: format!(
+                    "cannot {} a connection that is {}",
+                    serde_json::to_value(action)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default(),
+                    current.status
+                ),
+                existing: Some(current.status.as_str().to_owned()),
+            })?;
         let change = ConnectionChange::Status {
             from: current.status,
             to,
@@ -274,7 +283,11 @@ impl Console {
     }
 
     /// "Run now": 409 with the active run's id when one is already open.
-    pub async fn start_run(&self, connection_id: &str, trigger: RunTrigger) -> ServiceResult<RunRow> {
+    pub async fn start_run(
+        &self,
+        connection_id: &str,
+        trigger: RunTrigger,
+    ) -> ServiceResult<RunRow> {
         let connection = self.connection(connection_id).await?;
         if connection.status != ConnectionStatus::Active {
             return Err(ServiceError::Conflict {
@@ -286,10 +299,55 @@ impl Console {
                 existing: Some(connection.status.as_str().to_owned()),
             });
         }
-        Ok(self
+        match self
             .store
             .start_run(connection_id, trigger, self.now())
-            .await?)
+            .await
+        {
+            Err(StoreError::Conflict {
+                existing: Some(open_run_id),
+                ..
+            }) if self.is_stalled(&open_run_id).await? => {
+                // A run whose heartbeat lapsed will never finish by itself; the owner asking
+                // for a fresh one supersedes it instead of hitting a dead end.
+                let superseded = RunOutcome {
+                    status: RunStatus::Cancelled,
+                    failure_reason: Some(FailureReason::Other("superseded_after_stall".into())),
+                    records_written: 0,
+                    gaps: Vec::new(),
+                };
+                self.store
+                    .finish_run(&open_run_id, &superseded, self.now())
+                    .await?;
+                Ok(self
+                    .store
+                    .start_run(connection_id, trigger, self.now())
+                    .await?)
+            }
+            other => Ok(other?),
+        }
+    }
+
+    /// True when the run is `running` and its heartbeat is older than the lease.
+    async fn is_stalled(&self, run_id: &str) -> ServiceResult<bool> {
+        let Some(run) = self.store.get_run(run_id).await? else {
+            return Ok(false);
+        };
+        let open = console_domain::liveness::OpenRun {
+            connection_id: run.connection_id,
+            run_id: run.run_id,
+            status: run.status,
+            started_at: run.started_at,
+            heartbeat_at: run.heartbeat_at,
+        };
+        Ok(matches!(
+            console_domain::liveness::RunLiveness::classify(
+                Some(&open),
+                self.now(),
+                self.settings.lease_seconds
+            ),
+            console_domain::liveness::RunLiveness::Stalled { .. }
+        ))
     }
 
     pub async fn heartbeat_run(&self, run_id: &str) -> ServiceResult<RunRow> {
@@ -344,7 +402,10 @@ impl Console {
                 if !manifest.streams.iter().any(|s| s.name == gap.stream) {
                     return Err(invalid(
                         "unknown_stream",
-                        format!("connector {} has no stream {:?}", manifest.connector_id, gap.stream),
+                        format!(
+                            "connector {} has no stream {:?}",
+                            manifest.connector_id, gap.stream
+                        ),
                         "gaps.stream",
                     ));
                 }
@@ -359,7 +420,11 @@ impl Console {
         Ok(self.store.finish_run(run_id, &outcome, self.now()).await?)
     }
 
-    pub async fn append_run_events(&self, run_id: &str, events: Vec<RunEventInput>) -> ServiceResult<()> {
+    pub async fn append_run_events(
+        &self,
+        run_id: &str,
+        events: Vec<RunEventInput>,
+    ) -> ServiceResult<()> {
         if events.len() > MAX_EVENTS {
             return Err(ServiceError::TooLarge {
                 message: format!("at most {MAX_EVENTS} events per request"),
@@ -370,7 +435,11 @@ impl Console {
             .map(|e| {
                 check_text(&e.message, "message")?;
                 if e.kind.is_empty() || e.kind.len() > 64 {
-                    return Err(invalid("invalid_event_kind", "kind must be 1-64 bytes", "kind"));
+                    return Err(invalid(
+                        "invalid_event_kind",
+                        "kind must be 1-64 bytes",
+                        "kind",
+                    ));
                 }
                 Ok(NewRunEvent {
                     kind: e.kind,
@@ -379,7 +448,10 @@ impl Console {
                 })
             })
             .collect::<ServiceResult<Vec<_>>>()?;
-        Ok(self.store.append_run_events(run_id, &events, self.now()).await?)
+        Ok(self
+            .store
+            .append_run_events(run_id, &events, self.now())
+            .await?)
     }
 
     pub async fn recover_gaps(&self, connection_id: &str, body: RecoverGaps) -> ServiceResult<u64> {
@@ -390,18 +462,30 @@ impl Console {
             .await?)
     }
 
-    pub async fn open_attention(&self, connection_id: &str, body: OpenAttention) -> ServiceResult<AttentionRow> {
+    pub async fn open_attention(
+        &self,
+        connection_id: &str,
+        body: OpenAttention,
+    ) -> ServiceResult<AttentionRow> {
         if let Some(message) = &body.message {
             check_text(message, "message")?;
         }
         Ok(self
             .store
-            .open_attention(connection_id, body.kind, body.message.as_deref(), self.now())
+            .open_attention(
+                connection_id,
+                body.kind,
+                body.message.as_deref(),
+                self.now(),
+            )
             .await?)
     }
 
     pub async fn resolve_attention(&self, attention_id: &str) -> ServiceResult<AttentionRow> {
-        Ok(self.store.resolve_attention(attention_id, self.now()).await?)
+        Ok(self
+            .store
+            .resolve_attention(attention_id, self.now())
+            .await?)
     }
 
     /// All-or-nothing ingest of one batch; the streams must be the connector's.
@@ -445,19 +529,33 @@ impl Console {
             .await?)
     }
 
-    pub async fn delete_records(&self, connection_id: &str, body: DeleteRecords) -> ServiceResult<u64> {
+    pub async fn delete_records(
+        &self,
+        connection_id: &str,
+        body: DeleteRecords,
+    ) -> ServiceResult<u64> {
         let connection = self.connection(connection_id).await?;
         let manifest = self.manifest_of(&connection).await?;
         if !manifest.streams.iter().any(|s| s.name == body.stream) {
             return Err(invalid(
                 "unknown_stream",
-                format!("connector {} has no stream {:?}", manifest.connector_id, body.stream),
+                format!(
+                    "connector {} has no stream {:?}",
+                    manifest.connector_id, body.stream
+                ),
                 "stream",
             ));
         }
-        if body.record_keys.as_ref().is_some_and(|k| k.len() > self.settings.max_batch_records) {
+        if body
+            .record_keys
+            .as_ref()
+            .is_some_and(|k| k.len() > self.settings.max_batch_records)
+        {
             return Err(ServiceError::TooLarge {
-                message: format!("at most {} keys per request", self.settings.max_batch_records),
+                message: format!(
+                    "at most {} keys per request",
+                    self.settings.max_batch_records
+                ),
             });
         }
         let deletion = RecordDeletion {

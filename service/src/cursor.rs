@@ -28,7 +28,11 @@ fn filters_of(request: &ListRequest) -> String {
             .health
             .map(|h| serde_json::to_string(&h).unwrap_or_default())
             .unwrap_or_default(),
-        if request.needs_you_first { "needs" } else { "stable" },
+        if request.needs_you_first {
+            "needs"
+        } else {
+            "stable"
+        },
     )
 }
 

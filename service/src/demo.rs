@@ -73,20 +73,90 @@ struct Plan {
 }
 
 const FLEET: &[Plan] = &[
-    Plan { connector: "spotify", label: Some("Personal Spotify"), story: Story::Healthy, every_hours: 6 },
-    Plan { connector: "gmail", label: Some("Work mail"), story: Story::NeedsReauth, every_hours: 4 },
-    Plan { connector: "bank-csv", label: Some("Checking account"), story: Story::ManualImport { days_ago: 45 }, every_hours: 0 },
-    Plan { connector: "browser-history", label: Some("Laptop browser"), story: Story::Healthy, every_hours: 2 },
-    Plan { connector: "github", label: Some("Open source"), story: Story::SourceDown, every_hours: 6 },
-    Plan { connector: "strava", label: None, story: Story::Paused, every_hours: 12 },
-    Plan { connector: "google-calendar", label: Some("Family calendar"), story: Story::WentQuiet, every_hours: 12 },
-    Plan { connector: "photos-import", label: Some("Phone photos"), story: Story::NeverRun, every_hours: 0 },
-    Plan { connector: "spotify", label: Some("Old family account"), story: Story::Revoked, every_hours: 24 },
-    Plan { connector: "gmail", label: Some("Personal mail"), story: Story::Gappy, every_hours: 6 },
-    Plan { connector: "github", label: Some("Work GitHub"), story: Story::Broken, every_hours: 3 },
-    Plan { connector: "browser-history", label: Some("Phone browser"), story: Story::Draft, every_hours: 0 },
-    Plan { connector: "bank-csv", label: Some("Savings account"), story: Story::ManualImport { days_ago: 3 }, every_hours: 0 },
-    Plan { connector: "strava", label: Some("Rides"), story: Story::Healthy, every_hours: 24 },
+    Plan {
+        connector: "spotify",
+        label: Some("Personal Spotify"),
+        story: Story::Healthy,
+        every_hours: 6,
+    },
+    Plan {
+        connector: "gmail",
+        label: Some("Work mail"),
+        story: Story::NeedsReauth,
+        every_hours: 4,
+    },
+    Plan {
+        connector: "bank-csv",
+        label: Some("Checking account"),
+        story: Story::ManualImport { days_ago: 45 },
+        every_hours: 0,
+    },
+    Plan {
+        connector: "browser-history",
+        label: Some("Laptop browser"),
+        story: Story::Healthy,
+        every_hours: 2,
+    },
+    Plan {
+        connector: "github",
+        label: Some("Open source"),
+        story: Story::SourceDown,
+        every_hours: 6,
+    },
+    Plan {
+        connector: "strava",
+        label: None,
+        story: Story::Paused,
+        every_hours: 12,
+    },
+    Plan {
+        connector: "google-calendar",
+        label: Some("Family calendar"),
+        story: Story::WentQuiet,
+        every_hours: 12,
+    },
+    Plan {
+        connector: "photos-import",
+        label: Some("Phone photos"),
+        story: Story::NeverRun,
+        every_hours: 0,
+    },
+    Plan {
+        connector: "spotify",
+        label: Some("Old family account"),
+        story: Story::Revoked,
+        every_hours: 24,
+    },
+    Plan {
+        connector: "gmail",
+        label: Some("Personal mail"),
+        story: Story::Gappy,
+        every_hours: 6,
+    },
+    Plan {
+        connector: "github",
+        label: Some("Work GitHub"),
+        story: Story::Broken,
+        every_hours: 3,
+    },
+    Plan {
+        connector: "browser-history",
+        label: Some("Phone browser"),
+        story: Story::Draft,
+        every_hours: 0,
+    },
+    Plan {
+        connector: "bank-csv",
+        label: Some("Savings account"),
+        story: Story::ManualImport { days_ago: 3 },
+        every_hours: 0,
+    },
+    Plan {
+        connector: "strava",
+        label: Some("Rides"),
+        story: Story::Healthy,
+        every_hours: 24,
+    },
 ];
 
 /// What the seed wrote.
@@ -117,10 +187,9 @@ pub async fn seed(console: &Console) -> ServiceResult<SeedReport> {
     let store = console.store.as_ref();
     let mut report = SeedReport::default();
     for (index, plan) in FLEET.iter().enumerate() {
-        let manifest = store
-            .get_connector(plan.connector)
-            .await?
-            .ok_or_else(|| crate::ServiceError::Internal(format!("demo connector {} missing", plan.connector)))?;
+        let manifest = store.get_connector(plan.connector).await?.ok_or_else(|| {
+            crate::ServiceError::Internal(format!("demo connector {} missing", plan.connector))
+        })?;
         let created_at = match plan.story {
             Story::NeverRun | Story::Draft => now - Duration::days(1),
             _ => now - Duration::days(HISTORY_DAYS) + Duration::minutes(index as i64 * 7),
@@ -160,7 +229,9 @@ pub async fn seed(console: &Console) -> ServiceResult<SeedReport> {
         // thousands of runs slowing the first start.
         let history_spacing = Duration::hours(plan.every_hours.max(12));
         let (history_end, spacing) = match plan.story {
-            Story::ManualImport { days_ago } => (now - Duration::days(days_ago), Duration::days(30)),
+            Story::ManualImport { days_ago } => {
+                (now - Duration::days(days_ago), Duration::days(30))
+            }
             Story::WentQuiet => (now - Duration::days(5), history_spacing),
             Story::Paused => (now - Duration::days(7), history_spacing),
             Story::Revoked => (now - Duration::days(30), history_spacing),
@@ -180,7 +251,9 @@ pub async fn seed(console: &Console) -> ServiceResult<SeedReport> {
         for (n, started_at) in runs.into_iter().enumerate() {
             let from_end = total - n; // 1 = the latest run
             let outcome = outcome_for(plan.story, from_end, n);
-            let run = store.start_run(id, RunTrigger::Schedule, started_at).await?;
+            let run = store
+                .start_run(id, RunTrigger::Schedule, started_at)
+                .await?;
             let finished_at = started_at + Duration::seconds(40 + (n as i64 % 7) * 11);
             let mut written = 0i64;
             if outcome.0.is_success() {
@@ -225,10 +298,24 @@ pub async fn seed(console: &Console) -> ServiceResult<SeedReport> {
                     .await?;
             }
             Story::Paused => {
-                lifecycle(console, id, ConnectionStatus::Active, LifecycleAction::Pause, now - Duration::days(7)).await?;
+                lifecycle(
+                    console,
+                    id,
+                    ConnectionStatus::Active,
+                    LifecycleAction::Pause,
+                    now - Duration::days(7),
+                )
+                .await?;
             }
             Story::Revoked => {
-                lifecycle(console, id, ConnectionStatus::Active, LifecycleAction::Revoke, now - Duration::days(30)).await?;
+                lifecycle(
+                    console,
+                    id,
+                    ConnectionStatus::Active,
+                    LifecycleAction::Revoke,
+                    now - Duration::days(30),
+                )
+                .await?;
             }
             _ => {}
         }
@@ -254,7 +341,11 @@ async fn lifecycle(
 }
 
 /// (status, failure reason, gaps) of the run `from_end` runs before the latest.
-fn outcome_for(story: Story, from_end: usize, n: usize) -> (RunStatus, Option<FailureReason>, Vec<Gap>) {
+fn outcome_for(
+    story: Story,
+    from_end: usize,
+    n: usize,
+) -> (RunStatus, Option<FailureReason>, Vec<Gap>) {
     let ok = (RunStatus::Succeeded, None, Vec::new());
     let fail = |reason: FailureReason| (RunStatus::Failed, Some(reason), Vec::new());
     match story {
@@ -276,20 +367,51 @@ fn outcome_for(story: Story, from_end: usize, n: usize) -> (RunStatus, Option<Fa
     }
 }
 
-fn failure_timeline(manifest: &ConnectorManifest, reason: Option<&FailureReason>) -> Vec<NewRunEvent> {
+fn failure_timeline(
+    manifest: &ConnectorManifest,
+    reason: Option<&FailureReason>,
+) -> Vec<NewRunEvent> {
     let first = manifest.streams.first().map(|s| s.name.clone());
     let (kind, message) = match reason {
-        Some(FailureReason::CredentialRejected) => ("auth_failed", "The source answered 401: the saved token was revoked."),
-        Some(FailureReason::SourceUnavailable) => ("source_error", "The source answered 503 three times; giving up until the next attempt."),
-        Some(FailureReason::ConnectorError) => ("connector_error", "Unexpected response shape: field `items` missing (the source changed its API)."),
-        Some(FailureReason::RateLimited) => ("rate_limited", "The source answered 429; backing off until the next attempt."),
+        Some(FailureReason::CredentialRejected) => (
+            "auth_failed",
+            "The source answered 401: the saved token was revoked.",
+        ),
+        Some(FailureReason::SourceUnavailable) => (
+            "source_error",
+            "The source answered 503 three times; giving up until the next attempt.",
+        ),
+        Some(FailureReason::ConnectorError) => (
+            "connector_error",
+            "Unexpected response shape: field `items` missing (the source changed its API).",
+        ),
+        Some(FailureReason::RateLimited) => (
+            "rate_limited",
+            "The source answered 429; backing off until the next attempt.",
+        ),
         _ => ("error", "The run failed."),
     };
     vec![
-        NewRunEvent { kind: "started".into(), message: "Run started.".into(), stream: None },
-        NewRunEvent { kind: "stream_started".into(), message: "Collecting.".into(), stream: first.clone() },
-        NewRunEvent { kind: kind.into(), message: message.into(), stream: first },
-        NewRunEvent { kind: "finished".into(), message: "Run failed.".into(), stream: None },
+        NewRunEvent {
+            kind: "started".into(),
+            message: "Run started.".into(),
+            stream: None,
+        },
+        NewRunEvent {
+            kind: "stream_started".into(),
+            message: "Collecting.".into(),
+            stream: first.clone(),
+        },
+        NewRunEvent {
+            kind: kind.into(),
+            message: message.into(),
+            stream: first,
+        },
+        NewRunEvent {
+            kind: "finished".into(),
+            message: "Run failed.".into(),
+            stream: None,
+        },
     ]
 }
 

@@ -25,7 +25,8 @@ pub fn parse(text: &str) -> Result<ConnectorManifest, String> {
 /// Every `*.json` file of `dir`, in name order; the first bad file stops the load so a
 /// typo is reported rather than half a fleet registered.
 pub fn load_dir(dir: &Path) -> Result<Vec<ConnectorManifest>, ManifestLoadError> {
-    let entries = std::fs::read_dir(dir).map_err(|e| ManifestLoadError::Folder(dir.to_owned(), e))?;
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| ManifestLoadError::Folder(dir.to_owned(), e))?;
     let mut paths: Vec<PathBuf> = entries
         .filter_map(|entry| entry.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|ext| ext == "json"))
@@ -38,7 +39,10 @@ pub fn load_dir(dir: &Path) -> Result<Vec<ConnectorManifest>, ManifestLoadError>
                 .map_err(|e| ManifestLoadError::File(path.clone(), e.to_string()))?
                 .len();
             if size > MAX_MANIFEST_BYTES {
-                return Err(ManifestLoadError::File(path, "file is too large for a manifest".into()));
+                return Err(ManifestLoadError::File(
+                    path,
+                    "file is too large for a manifest".into(),
+                ));
             }
             let text = std::fs::read_to_string(&path)
                 .map_err(|e| ManifestLoadError::File(path.clone(), e.to_string()))?;
@@ -67,7 +71,13 @@ mod tests {
         std::fs::write(dir.join("a.json"), good.replace("\"b\"", "\"a\"")).unwrap();
         std::fs::write(dir.join("notes.txt"), "ignored").unwrap();
         let loaded = load_dir(&dir).unwrap();
-        assert_eq!(loaded.iter().map(|m| m.connector_id.as_str()).collect::<Vec<_>>(), ["a", "b"]);
+        assert_eq!(
+            loaded
+                .iter()
+                .map(|m| m.connector_id.as_str())
+                .collect::<Vec<_>>(),
+            ["a", "b"]
+        );
         std::fs::write(dir.join("c.json"), "{").unwrap();
         assert!(matches!(load_dir(&dir), Err(ManifestLoadError::File(..))));
         std::fs::remove_dir_all(&dir).unwrap();

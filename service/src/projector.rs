@@ -104,7 +104,9 @@ impl Console {
         let now = self.now();
         let limit = match request.limit {
             Some(0) => return Err(limit_error(self.settings.max_page)),
-            Some(n) if n > self.settings.max_page => return Err(limit_error(self.settings.max_page)),
+            Some(n) if n > self.settings.max_page => {
+                return Err(limit_error(self.settings.max_page))
+            }
             other => other,
         };
         let after = match &request.cursor {
@@ -147,11 +149,12 @@ impl Console {
     /// `GET /_ref/connectors?connection=SEL`: zero or one item, never a guess, never a write.
     pub async fn scoped(&self, selector_text: &str) -> ServiceResult<ListPage> {
         let now = self.now();
-        let resolved = if selector_text.is_empty() || selector_text.len() > selector::MAX_SELECTOR_LEN {
-            None
-        } else {
-            selector::resolve(self.store.selector_candidates(selector_text).await?)
-        };
+        let resolved =
+            if selector_text.is_empty() || selector_text.len() > selector::MAX_SELECTOR_LEN {
+                None
+            } else {
+                selector::resolve(self.store.selector_candidates(selector_text).await?)
+            };
         let page = match resolved {
             Some(id) => self.store.read_evidence(&[id], now).await?,
             None => EvidencePage {
@@ -207,8 +210,9 @@ pub fn runtime_status(runtime: &RuntimeLiveness) -> RuntimeStatus {
                 Some(_) => "Collection runtime is not running: nothing is being collected. \
                             Verdicts show the last evidence; no alarms until it is back."
                     .to_owned(),
-                None => "No collection runtime has reported yet: nothing is being collected."
-                    .to_owned(),
+                None => {
+                    "No collection runtime has reported yet: nothing is being collected.".to_owned()
+                }
             }
         },
         last_heartbeat_at: runtime.last_heartbeat_at,

@@ -26,6 +26,8 @@ enum TestDb {
 }
 
 pub struct TestApp {
+    pub backend: Backend,
+    pub database_url: String,
     pub base: String,
     /// A client without credentials.
     pub anon: reqwest::Client,
@@ -81,7 +83,9 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
             )
         }
     };
-    let mut config = ServeConfig::new(url);
+    let mut config = ServeConfig::new(url.clone());
+    // Tests fold on read or call the sweeper themselves; a timer would race their assertions.
+    config.sweeper.interval = std::time::Duration::from_secs(3600);
     config.owner_password = Some(PASSWORD.to_owned());
     config.owner_token = Some(TOKEN.to_owned());
     let clock = ManualClock::new(start_instant());
@@ -93,6 +97,8 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
     let console = app.console.clone();
     tokio::spawn(app.run_until_stopped());
     TestApp {
+        backend,
+        database_url: url,
         base,
         anon: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -105,6 +111,11 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 }
 
 impl TestApp {
+    pub fn clock_now(&self) -> console_domain::Instant {
+        use console_domain::clock::Clock;
+        self.clock.now()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }
@@ -150,6 +161,30 @@ impl TestApp {
             }
         }
         data
+    }
+
+    /// Row counts of every table, read over a separate connection.
+    pub async fn table_counts(&self) -> Vec<(String, i64)> {
+        const TABLES: &[&str] = &[
+            "connectors", "connections", "records", "record_stats", "runs", "run_gaps",
+            "run_events", "schedules", "attention", "settings", "connector_summary_evidence",
+        ];
+        let mut counts = Vec::new();
+        for table in TABLES {
+            let sql = format!("SELECT COUNT(*) FROM {table}");
+            let n: i64 = match self.backend {
+                Backend::Sqlite => {
+                    let mut conn = sqlx::SqliteConnection::connect(&self.database_url).await.unwrap();
+                    sqlx::query_scalar(&sql).fetch_one(&mut conn).await.unwrap()
+                }
+                Backend::Postgres => {
+                    let mut conn = sqlx::PgConnection::connect(&self.database_url).await.unwrap();
+                    sqlx::query_scalar(&sql).fetch_one(&mut conn).await.unwrap()
+                }
+            };
+            counts.push((table.to_string(), n));
+        }
+        counts
     }
 
     /// Drops the test's database.

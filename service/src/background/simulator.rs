@@ -73,7 +73,11 @@ async fn finish(
     run_id: &str,
 ) -> crate::ServiceResult<()> {
     let now = console.now();
-    let health = console.summary(connection_id).await?.connection_health.state;
+    let health = console
+        .summary(connection_id)
+        .await?
+        .connection_health
+        .state;
     let failure = match health {
         HealthState::NeedsAttention => Some(FailureReason::CredentialRejected),
         HealthState::Blocked => Some(FailureReason::ConnectorError),
@@ -100,7 +104,10 @@ async fn finish(
                 })
                 .collect();
             written = records.len() as i64;
-            console.store.ingest_records(connection_id, &records, now).await?;
+            console
+                .store
+                .ingest_records(connection_id, &records, now)
+                .await?;
         }
     }
     let outcome = console_storage::RunOutcome {

@@ -1,0 +1,155 @@
+//! Storage statements per read, counted from sqlx's per-statement log events: the same at
+//! 10, 1,000 and 10,000 connections, with and without dirty evidence (SPEC §3 "Bounded
+//! reads"). Serialized: the counter is process-wide.
+
+// The shared harness; this binary uses only part of it.
+#[allow(dead_code)]
+#[path = "api/helpers.rs"]
+mod helpers;
+
+use console_storage::{ConnectionChange, NewConnection};
+use console_domain::model::ConnectionStatus;
+use helpers::{spawn_app, Backend, TestApp, PASSWORD};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Once;
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::Layer;
+
+static STATEMENTS: AtomicU64 = AtomicU64::new(0);
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+struct CountStatements;
+
+impl<S: tracing::Subscriber> Layer<S> for CountStatements {
+    fn on_event(&self, _event: &tracing::Event<'_>, _ctx: tracing_subscriber::layer::Context<'_, S>) {
+        STATEMENTS.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+fn install_counter() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let subscriber = tracing_subscriber::registry().with(
+            CountStatements.with_filter(Targets::new().with_target("sqlx::query", tracing::Level::TRACE)),
+        );
+        tracing::subscriber::set_global_default(subscriber).expect("first subscriber");
+    });
+}
+
+async fn session_cookie(app: &TestApp) -> String {
+    let response = app
+        .anon
+        .post(app.url("/login"))
+        .form(&[("password", PASSWORD), ("return_to", "/")])
+        .send()
+        .await
+        .unwrap();
+    response.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned()
+}
+
+/// Statements one cookie-authenticated GET issues, session lookup included.
+async fn statements_for(app: &TestApp, cookie: &str, path: &str) -> u64 {
+    let before = STATEMENTS.load(Ordering::SeqCst);
+    let response = app.anon.get(app.url(path)).header("cookie", cookie).send().await.unwrap();
+    assert_eq!(response.status(), 200, "{path}");
+    let _ = response.bytes().await.unwrap();
+    STATEMENTS.load(Ordering::SeqCst) - before
+}
+
+async fn grow_fleet(app: &TestApp, to: usize, ids: &mut Vec<String>) {
+    let store = app.console.store.clone();
+    let now = app.clock_now();
+    while ids.len() < to {
+        let batch = (to - ids.len()).min(64);
+        let created = futures::future::join_all((0..batch).map(|i| {
+            let store = store.clone();
+            async move {
+                let connector = ["spotify", "gmail", "github", "bank-csv"][i % 4];
+                store
+                    .create_connection(
+                        &NewConnection {
+                            connector_id: connector.to_owned(),
+                            display_name: None,
+                            status: ConnectionStatus::Active,
+                            maximum_staleness_seconds: None,
+                        },
+                        now,
+                    )
+                    .await
+                    .unwrap()
+                    .connection_id
+            }
+        }))
+        .await;
+        ids.extend(created);
+    }
+    // Settle: every row folded, so "no dirty rows" really means none.
+    while app.console.store.fold_dirty(5000, now).await.unwrap().folded > 0 {}
+}
+
+async fn dirty(app: &TestApp, ids: &[String]) {
+    for id in ids {
+        app.console
+            .store
+            .update_connection(id, &ConnectionChange::Rename(Some("renamed".into())), app.clock_now())
+            .await
+            .unwrap();
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+struct Counts {
+    full_clean: u64,
+    page_clean: u64,
+    scoped_clean: u64,
+    full_dirty: u64,
+    page_dirty: u64,
+}
+
+async fn measure(app: &TestApp, cookie: &str, ids: &[String]) -> Counts {
+    let scoped = format!("/_ref/connectors?connection={}", ids[0]);
+    let full_clean = statements_for(app, cookie, "/_ref/connectors").await;
+    let page_clean = statements_for(app, cookie, "/_ref/connectors?limit=100").await;
+    let scoped_clean = statements_for(app, cookie, &scoped).await;
+    dirty(app, &ids[..ids.len().min(500)]).await;
+    let full_dirty = statements_for(app, cookie, "/_ref/connectors").await;
+    dirty(app, &ids[..ids.len().min(500)]).await;
+    let page_dirty = statements_for(app, cookie, "/_ref/connectors?limit=100").await;
+    while app.console.store.fold_dirty(5000, app.clock_now()).await.unwrap().folded > 0 {}
+    Counts { full_clean, page_clean, scoped_clean, full_dirty, page_dirty }
+}
+
+async fn reads_issue_the_same_statements_at_every_fleet_size(backend: Backend) {
+    let _serial = SERIAL.lock().await;
+    install_counter();
+    let app = spawn_app(backend).await;
+    let cookie = session_cookie(&app).await;
+    let mut ids = Vec::new();
+    let mut seen = Vec::new();
+    for size in [10, 1_000, 10_000] {
+        grow_fleet(&app, size, &mut ids).await;
+        let counts = measure(&app, &cookie, &ids).await;
+        println!("{backend:?} N={size}: {counts:?}");
+        assert!(counts.full_clean <= 6, "a clean read is at most 6 statements: {counts:?}");
+        assert!(counts.page_clean <= 6, "{counts:?}");
+        assert!(counts.scoped_clean <= 6, "{counts:?}");
+        seen.push(counts);
+    }
+    assert!(seen.windows(2).all(|w| w[0] == w[1]), "statement counts grew with the fleet: {seen:?}");
+    app.finish().await;
+}
+
+mod sqlite {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn reads_issue_the_same_statements_at_every_fleet_size() {
+        super::reads_issue_the_same_statements_at_every_fleet_size(super::Backend::Sqlite).await
+    }
+}
+
+mod postgres {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn reads_issue_the_same_statements_at_every_fleet_size() {
+        super::reads_issue_the_same_statements_at_every_fleet_size(super::Backend::Postgres).await
+    }
+}
