@@ -4,11 +4,23 @@
 //! Every writing method marks the affected connections' evidence dirty in the same
 //! transaction (bumping their write sequence); reads fold the dirty rows they are about to
 //! return before answering. See `../shared/SPEC.md` §3 and `docs/read-model.md`.
+//!
+//! The SQL is written once (`backend/shared/`) and compiled for each concrete backend; the
+//! few dialect differences live in `dialect.rs`.
 
+mod assemble;
+mod backend;
+mod codec;
+mod dialect;
 pub mod error;
+mod evidence_row;
+mod open;
 pub mod store;
 pub mod types;
 
+pub use backend::postgres::BackendStore as PgStore;
+pub use backend::sqlite::BackendStore as SqliteStore;
 pub use error::StoreError;
-pub use store::Store;
+pub use open::{admin_for, connect, migrate, open, run_migrations, store_for, Database};
+pub use store::{ReadModelAdmin, Store};
 pub use types::*;

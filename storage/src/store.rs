@@ -18,13 +18,21 @@ pub trait Store: Send + Sync + 'static {
     // --- connectors (manifests) ---
     /// Inserts or replaces a manifest. A changed manifest dirties every connection of it.
     /// Returns true when something changed.
-    async fn upsert_connector(&self, manifest: &ConnectorManifest, now: Instant) -> StoreResult<bool>;
+    async fn upsert_connector(
+        &self,
+        manifest: &ConnectorManifest,
+        now: Instant,
+    ) -> StoreResult<bool>;
     async fn get_connector(&self, connector_id: &str) -> StoreResult<Option<ConnectorManifest>>;
     async fn list_connectors(&self) -> StoreResult<Vec<ConnectorManifest>>;
 
     // --- connections ---
     /// Creates the connection and its (dirty) evidence row in one transaction.
-    async fn create_connection(&self, new: &NewConnection, now: Instant) -> StoreResult<ConnectionRow>;
+    async fn create_connection(
+        &self,
+        new: &NewConnection,
+        now: Instant,
+    ) -> StoreResult<ConnectionRow>;
     async fn get_connection(&self, connection_id: &str) -> StoreResult<Option<ConnectionRow>>;
     async fn update_connection(
         &self,
@@ -48,17 +56,42 @@ pub trait Store: Send + Sync + 'static {
 
     // --- runs ---
     /// Starts a run; a conflict with `existing = Some(active run id)` when one is open.
-    async fn start_run(&self, connection_id: &str, trigger: RunTrigger, now: Instant) -> StoreResult<RunRow>;
+    async fn start_run(
+        &self,
+        connection_id: &str,
+        trigger: RunTrigger,
+        now: Instant,
+    ) -> StoreResult<RunRow>;
     /// Liveness only: refreshes the open run's heartbeat without dirtying evidence.
     async fn heartbeat_run(&self, run_id: &str, now: Instant) -> StoreResult<RunRow>;
-    async fn finish_run(&self, run_id: &str, outcome: &RunOutcome, now: Instant) -> StoreResult<RunRow>;
-    async fn append_run_events(&self, run_id: &str, events: &[NewRunEvent], now: Instant) -> StoreResult<()>;
+    async fn finish_run(
+        &self,
+        run_id: &str,
+        outcome: &RunOutcome,
+        now: Instant,
+    ) -> StoreResult<RunRow>;
+    async fn append_run_events(
+        &self,
+        run_id: &str,
+        events: &[NewRunEvent],
+        now: Instant,
+    ) -> StoreResult<()>;
     /// Marks unrecovered gaps of the connection (optionally one stream) recovered.
-    async fn recover_gaps(&self, connection_id: &str, stream: Option<&str>, now: Instant) -> StoreResult<u64>;
+    async fn recover_gaps(
+        &self,
+        connection_id: &str,
+        stream: Option<&str>,
+        now: Instant,
+    ) -> StoreResult<u64>;
     async fn get_run(&self, run_id: &str) -> StoreResult<Option<RunRow>>;
     async fn run_events(&self, run_id: &str) -> StoreResult<Vec<RunEvent>>;
     /// Newest first; `before` continues after a run id from the previous page.
-    async fn list_runs(&self, connection_id: &str, limit: u32, before: Option<&str>) -> StoreResult<Vec<RunRow>>;
+    async fn list_runs(
+        &self,
+        connection_id: &str,
+        limit: u32,
+        before: Option<&str>,
+    ) -> StoreResult<Vec<RunRow>>;
 
     // --- attention ---
     async fn open_attention(
@@ -68,7 +101,11 @@ pub trait Store: Send + Sync + 'static {
         message: Option<&str>,
         now: Instant,
     ) -> StoreResult<AttentionRow>;
-    async fn resolve_attention(&self, attention_id: &str, now: Instant) -> StoreResult<AttentionRow>;
+    async fn resolve_attention(
+        &self,
+        attention_id: &str,
+        now: Instant,
+    ) -> StoreResult<AttentionRow>;
     async fn list_attention(&self, connection_id: &str) -> StoreResult<Vec<AttentionRow>>;
 
     // --- records ---
@@ -89,14 +126,26 @@ pub trait Store: Send + Sync + 'static {
     // --- read model ---
     /// A page of evidence. Dirty rows on the page are folded (set-based, bounded statements)
     /// before returning, so the page reflects every write committed before the call.
-    async fn read_evidence_page(&self, query: &ListQuery, now: Instant) -> StoreResult<EvidencePage>;
+    async fn read_evidence_page(
+        &self,
+        query: &ListQuery,
+        now: Instant,
+    ) -> StoreResult<EvidencePage>;
     /// Candidates for a `?connection=` selector. Never writes.
     async fn selector_candidates(&self, selector: &str) -> StoreResult<SelectorCandidates>;
     /// Evidence of exactly these connections, folded first (scoped list entry).
-    async fn read_evidence(&self, connection_ids: &[String], now: Instant) -> StoreResult<EvidencePage>;
+    async fn read_evidence(
+        &self,
+        connection_ids: &[String],
+        now: Instant,
+    ) -> StoreResult<EvidencePage>;
     /// Extracts evidence straight from the source tables (the deep detail read); the same
     /// extraction the fold and rebuild use. `None` when the connection does not exist.
-    async fn extract_evidence(&self, connection_id: &str, now: Instant) -> StoreResult<Option<Evidence>>;
+    async fn extract_evidence(
+        &self,
+        connection_id: &str,
+        now: Instant,
+    ) -> StoreResult<Option<Evidence>>;
     /// The open runs of these connections (one statement).
     async fn open_runs(&self, connection_ids: &[String]) -> StoreResult<Vec<OpenRun>>;
     /// Every open (queued/running) run, oldest first, up to `limit` (for the collection
@@ -121,4 +170,22 @@ pub trait Store: Send + Sync + 'static {
     /// Sets the value only if absent; returns the value now stored.
     async fn init_setting(&self, key: &str, value: &str) -> StoreResult<String>;
     async fn put_setting(&self, key: &str, value: &str) -> StoreResult<()>;
+}
+
+/// Read-model maintenance beyond [`Store`]: the raw maintenance columns, and the fold split
+/// into its two steps so tests (and diagnostics) can interleave a write deterministically
+/// between a fold's read and its compare-and-set publish. Both backends implement it.
+#[async_trait::async_trait]
+pub trait ReadModelAdmin: Send + Sync + 'static {
+    /// Step one: reads up to `budget` oldest-dirty rows and extracts their evidence,
+    /// holding no lock and no transaction.
+    async fn fold_prepare(&self, budget: u32) -> StoreResult<crate::types::PreparedFold>;
+    /// Step two: publishes with the compare-and-set on the sequences step one read.
+    async fn fold_publish(
+        &self,
+        prepared: crate::types::PreparedFold,
+        now: Instant,
+    ) -> StoreResult<FoldReport>;
+    /// Every evidence row's maintenance columns, ordered by connection id.
+    async fn evidence_maintenance(&self) -> StoreResult<Vec<crate::types::EvidenceMaintenance>>;
 }

@@ -2,9 +2,7 @@
 
 use console_domain::evidence::Evidence;
 use console_domain::liveness::OpenRun;
-use console_domain::model::{
-    AttentionKind, ConnectionStatus, FailureReason, Gap, RunStatus,
-};
+use console_domain::model::{AttentionKind, ConnectionStatus, FailureReason, Gap, RunStatus};
 use console_domain::Instant;
 use serde::{Deserialize, Serialize};
 
@@ -176,7 +174,11 @@ pub struct ListQuery {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum PagePosition {
     Stable(ListKey),
-    NeedsYouFirst { rank: i64, stale_at: Option<i64>, key: ListKey },
+    NeedsYouFirst {
+        rank: i64,
+        stale_at: Option<i64>,
+        key: ListKey,
+    },
 }
 
 /// A page of evidence, folded so that every row reflects every write before the read.
@@ -219,3 +221,36 @@ pub struct ReadModelStatus {
 
 /// Progress callback for long work (rebuild): (done, total).
 pub type Progress<'a> = &'a (dyn Fn(u64, u64) + Send + Sync);
+
+/// A dirty evidence row as read at the start of a fold: the sequence it publishes against.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FoldClaim {
+    pub connection_id: String,
+    pub write_seq: i64,
+}
+
+/// The first half of a fold split in two ([`crate::ReadModelAdmin::fold_prepare`]): the
+/// claimed rows and their extracted evidence, not yet published.
+#[derive(Clone, Debug)]
+pub struct PreparedFold {
+    pub(crate) claims: Vec<FoldClaim>,
+    pub(crate) extracted: std::collections::HashMap<String, Result<Evidence, String>>,
+}
+
+impl PreparedFold {
+    pub fn claims(&self) -> &[FoldClaim] {
+        &self.claims
+    }
+}
+
+/// The maintenance columns of one evidence row (diagnostics and tests).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EvidenceMaintenance {
+    pub connection_id: String,
+    pub dirty: bool,
+    pub dirty_since: Option<Instant>,
+    pub write_seq: i64,
+    pub folded_seq: i64,
+    pub computed_at: Option<Instant>,
+    pub error: Option<String>,
+}

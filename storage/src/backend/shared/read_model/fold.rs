@@ -1,0 +1,279 @@
+// The fold: read dirty rows' (id, write_seq), extract, publish with ONE set-based
+// compare-and-set UPDATE (only rows whose write_seq still equals the value read). Rows whose
+// sequence moved stay dirty (`raced`); rows whose extraction failed keep their last evidence,
+// get a sanitized `error` and move to the back of the sweep queue.
+
+use super::extract::{extract, Extracted};
+use crate::dialect::Dialect;
+use crate::evidence_row::{ColType, EvidenceColumns, EVIDENCE_COLUMNS};
+use crate::types::FoldReport;
+use console_domain::evidence::{CountState, Evidence, EvidenceState};
+use console_domain::Instant;
+use std::collections::{HashMap, HashSet};
+
+use crate::types::FoldClaim as Claim;
+
+/// Which dirty rows a fold takes.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Scope<'a> {
+    /// These rows (a page about to be returned), if still dirty.
+    Ids(&'a [String]),
+    /// The `budget` oldest-dirty rows (the sweeper).
+    Oldest(u32),
+}
+
+/// Reads the dirty rows of `scope`. With `lock` (inside a fold transaction) Postgres claims
+/// them `FOR UPDATE SKIP LOCKED`, so concurrent folders split the work instead of waiting.
+pub(crate) async fn claim(c: &mut Conn, scope: Scope<'_>, lock: bool) -> StoreResult<Vec<Claim>> {
+    let lock = if lock { D::LOCK_SKIP_LOCKED } else { "" };
+    let rows = match scope {
+        Scope::Ids(ids) => {
+            if ids.is_empty() {
+                return Ok(Vec::new());
+            }
+            let sql = format!(
+                "SELECT connection_id, write_seq FROM connector_summary_evidence
+                 WHERE dirty = TRUE AND {}
+                 ORDER BY dirty_since, connection_id{lock}",
+                D::in_ids("connection_id", 1)
+            );
+            sqlx::query(&sql)
+                .bind(D::ids(ids))
+                .fetch_all(&mut *c)
+                .await?
+        }
+        Scope::Oldest(budget) => {
+            let sql = format!(
+                "SELECT connection_id, write_seq FROM connector_summary_evidence
+                 WHERE dirty = TRUE
+                 ORDER BY dirty_since, connection_id LIMIT $1{lock}"
+            );
+            sqlx::query(&sql)
+                .bind(i64::from(budget))
+                .fetch_all(&mut *c)
+                .await?
+        }
+    };
+    rows.iter()
+        .map(|row| {
+            Ok(Claim {
+                connection_id: row.try_get("connection_id")?,
+                write_seq: row.try_get("write_seq")?,
+            })
+        })
+        .collect()
+}
+
+fn publish_fields() -> Vec<(&'static str, ColType)> {
+    let mut fields = vec![("target_id", ColType::Text), ("seq", ColType::Int)];
+    fields.extend(
+        EVIDENCE_COLUMNS
+            .iter()
+            .filter(|(name, _)| *name != "connection_id")
+            .copied(),
+    );
+    fields
+}
+
+fn publish_payload(cols: &EvidenceColumns, seq: i64) -> serde_json::Value {
+    let mut value = serde_json::to_value(cols).unwrap_or(serde_json::Value::Null);
+    if let Some(map) = value.as_object_mut() {
+        map.insert("target_id".into(), cols.connection_id.clone().into());
+        map.insert("seq".into(), seq.into());
+    }
+    value
+}
+
+/// Result of publishing one fold.
+#[derive(Debug, Default)]
+pub(crate) struct Published {
+    pub report: FoldReport,
+    /// Rows whose evidence was published at their claimed sequence.
+    pub published: HashSet<String>,
+    /// Rows whose extraction failed, with the sanitized reason.
+    pub failed: HashMap<String, String>,
+}
+
+/// Publishes extracted evidence for the claims: one compare-and-set UPDATE for the rows that
+/// extracted, one more for the rows that failed (only when there are any).
+pub(crate) async fn publish(
+    c: &mut Conn,
+    claims: &[Claim],
+    extracted: &Extracted,
+    now: Instant,
+) -> StoreResult<Published> {
+    let mut out = Published::default();
+    let mut ok_rows = Vec::new();
+    let mut failed_rows = Vec::new();
+    for claim in claims {
+        match extracted.get(&claim.connection_id) {
+            Some(Ok(evidence)) => ok_rows.push(publish_payload(
+                &EvidenceColumns::from_evidence(evidence),
+                claim.write_seq,
+            )),
+            Some(Err(reason)) => {
+                out.failed
+                    .insert(claim.connection_id.clone(), reason.clone());
+                failed_rows.push(serde_json::json!({
+                    "target_id": claim.connection_id, "seq": claim.write_seq, "error": reason,
+                }));
+            }
+            None => {
+                let reason = "the connection no longer exists".to_owned();
+                out.failed
+                    .insert(claim.connection_id.clone(), reason.clone());
+                failed_rows.push(serde_json::json!({
+                    "target_id": claim.connection_id, "seq": claim.write_seq, "error": reason,
+                }));
+            }
+        }
+    }
+    if !ok_rows.is_empty() {
+        let attempted = ok_rows.len() as u64;
+        let set: Vec<String> = EVIDENCE_COLUMNS
+            .iter()
+            .filter(|(name, _)| *name != "connection_id")
+            .map(|(name, _)| format!("{name} = j.{name}"))
+            .collect();
+        let sql = format!(
+            "UPDATE connector_summary_evidence AS e SET {},
+                folded_seq = j.seq, dirty = FALSE, dirty_since = NULL,
+                computed_at = $1, error = NULL
+             FROM {} AS j
+             WHERE e.connection_id = j.target_id AND e.write_seq = j.seq
+             RETURNING connection_id",
+            set.join(", "),
+            D::json_rows(2, &publish_fields())
+        );
+        let rows = sqlx::query(&sql)
+            .bind(ms(now))
+            .bind(serde_json::Value::Array(ok_rows).to_string())
+            .fetch_all(&mut *c)
+            .await?;
+        for row in rows {
+            out.published.insert(row.try_get("connection_id")?);
+        }
+        out.report.folded = out.published.len() as u64;
+        out.report.raced = attempted - out.report.folded;
+    }
+    if !failed_rows.is_empty() {
+        let fields = [
+            ("target_id", ColType::Text),
+            ("seq", ColType::Int),
+            ("error", ColType::Text),
+        ];
+        let sql = format!(
+            "UPDATE connector_summary_evidence AS e SET error = j.error, dirty_since = $1
+             FROM {} AS j
+             WHERE e.connection_id = j.target_id AND e.write_seq = j.seq",
+            D::json_rows(2, &fields)
+        );
+        sqlx::query(&sql)
+            .bind(ms(now))
+            .bind(serde_json::Value::Array(failed_rows).to_string())
+            .execute(&mut *c)
+            .await?;
+        out.report.failed = out.failed.len() as u64;
+    }
+    Ok(out)
+}
+
+/// A fold's fresh evidence for the rows it extracted, with meta saying whether it was
+/// published (current) or only computed (dirty: skipped by a concurrent folder or raced).
+#[derive(Debug, Default)]
+pub(crate) struct FoldOutcome {
+    pub published: Published,
+    pub fresh: HashMap<String, Evidence>,
+}
+
+fn fresh_evidence(
+    extracted: Extracted,
+    claims: &[Claim],
+    published: &Published,
+    now: Instant,
+) -> HashMap<String, Evidence> {
+    let seqs: HashMap<&str, i64> = claims
+        .iter()
+        .map(|c| (c.connection_id.as_str(), c.write_seq))
+        .collect();
+    let mut fresh = HashMap::new();
+    for (id, result) in extracted {
+        let Ok(mut evidence) = result else { continue };
+        if published.published.contains(&id) {
+            let seq = seqs
+                .get(id.as_str())
+                .copied()
+                .unwrap_or(evidence.meta.write_seq);
+            evidence.meta.state = EvidenceState::Current;
+            evidence.meta.write_seq = seq;
+            evidence.meta.folded_seq = seq;
+            evidence.meta.computed_at = Some(now);
+            evidence.meta.error = None;
+        } else {
+            evidence.meta.state = EvidenceState::Dirty;
+        }
+        for s in &mut evidence.streams {
+            s.count_state = CountState::Known;
+        }
+        evidence.total_records_state = CountState::Known;
+        fresh.insert(id, evidence);
+    }
+    fresh
+}
+
+/// One fold transaction: claim (locking on Postgres), extract, publish, commit.
+pub(crate) async fn fold(pool: &Pool, scope: Scope<'_>, now: Instant) -> StoreResult<FoldOutcome> {
+    let mut tx = super::super::common::begin_write(pool).await?;
+    let claims = claim(&mut tx, scope, true).await?;
+    // A page extracts all its dirty rows, claimed or not: rows another folder holds are
+    // answered from this extraction without publishing.
+    let ids: Vec<String> = match scope {
+        Scope::Ids(ids) => ids.to_vec(),
+        Scope::Oldest(_) => claims.iter().map(|c| c.connection_id.clone()).collect(),
+    };
+    if ids.is_empty() {
+        tx.commit().await?;
+        return Ok(FoldOutcome::default());
+    }
+    let extracted = extract(&mut tx, &ids).await?;
+    let published = publish(&mut tx, &claims, &extracted, now).await?;
+    tx.commit().await?;
+    let fresh = fresh_evidence(extracted, &claims, &published, now);
+    Ok(FoldOutcome { published, fresh })
+}
+
+/// Computes evidence without publishing (a page whose fold could not take the write lock).
+pub(crate) async fn compute_only(
+    pool: &Pool,
+    ids: &[String],
+    now: Instant,
+) -> StoreResult<FoldOutcome> {
+    let mut c = pool.acquire().await?;
+    let extracted = extract(&mut c, ids).await?;
+    let published = Published::default();
+    let fresh = fresh_evidence(extracted, &[], &published, now);
+    Ok(FoldOutcome { published, fresh })
+}
+
+/// Step one of a fold split in two (deterministic interleaving tests, diagnostics): reads
+/// the oldest dirty rows and extracts their evidence, holding no lock and no transaction.
+pub(crate) async fn prepare(pool: &Pool, budget: u32) -> StoreResult<(Vec<Claim>, Extracted)> {
+    let mut c = pool.acquire().await?;
+    let claims = claim(&mut c, Scope::Oldest(budget), false).await?;
+    let ids: Vec<String> = claims.iter().map(|c| c.connection_id.clone()).collect();
+    let extracted = extract(&mut c, &ids).await?;
+    Ok((claims, extracted))
+}
+
+/// Step two: publishes a prepared fold with the same compare-and-set.
+pub(crate) async fn publish_prepared(
+    pool: &Pool,
+    claims: &[Claim],
+    extracted: &Extracted,
+    now: Instant,
+) -> StoreResult<FoldReport> {
+    let mut tx = super::super::common::begin_write(pool).await?;
+    let published = publish(&mut tx, claims, extracted, now).await?;
+    tx.commit().await?;
+    Ok(published.report)
+}

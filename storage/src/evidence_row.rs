@@ -1,0 +1,370 @@
+//! The storage shape of one `connector_summary_evidence` row, backend-agnostic: its columns,
+//! how evidence maps onto them and back, and the durable "needs you first" rank.
+//!
+//! Scalars that lists filter and sort on are plain columns; nested parts (streams, runs,
+//! attention, gaps, schedule) are JSON text. Nothing here reads a clock.
+
+use crate::codec::{instant, opt_instant, parse_enum};
+use console_domain::evidence::{
+    CountState, Evidence, EvidenceMeta, EvidenceState, GapEvidence, RunBrief, StreamEvidence,
+    WindowSource,
+};
+use console_domain::model::{
+    AttentionKind, ConnectionStatus, FailureReason, RecommendedMode, RunStatus, Schedule,
+};
+use serde::{Deserialize, Serialize};
+
+/// SQL type of a column, for set-based JSON payloads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ColType {
+    Text,
+    Int,
+    Bool,
+}
+
+use ColType::{Int, Text};
+
+/// The evidence columns, in table order. Must match [`EvidenceColumns`]' fields (tested).
+pub(crate) const EVIDENCE_COLUMNS: &[(&str, ColType)] = &[
+    ("connection_id", Text),
+    ("connector_id", Text),
+    ("connector_display_name", Text),
+    ("display_name", Text),
+    ("status", Text),
+    ("source_kind", Text),
+    ("recommended_mode", Text),
+    ("created_at", Int),
+    ("updated_at", Int),
+    ("revoked_at", Int),
+    ("streams", Text),
+    ("total_records", Int),
+    ("last_run", Text),
+    ("last_successful_run", Text),
+    ("consecutive_failures", Int),
+    ("consecutive_connector_errors", Int),
+    ("open_attention", Text),
+    ("unrecovered_gaps", Text),
+    ("schedule", Text),
+    ("maximum_staleness_override", Int),
+    ("manifest_staleness_seconds", Int),
+    ("window_seconds", Int),
+    ("window_source", Text),
+    ("stale_at", Int),
+    ("needs_rank", Int),
+    ("stale_sort", Int),
+];
+
+/// Maintenance columns, in table order.
+pub(crate) const MAINTENANCE_COLUMNS: &[&str] = &[
+    "dirty",
+    "dirty_since",
+    "write_seq",
+    "folded_seq",
+    "computed_at",
+    "error",
+];
+
+/// `stale_sort` of a row without `stale_at`: after every real instant.
+pub(crate) const NO_STALE_AT: i64 = i64::MAX;
+
+/// The durable evidence of one row, exactly as stored.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct EvidenceColumns {
+    pub connection_id: String,
+    pub connector_id: String,
+    pub connector_display_name: String,
+    pub display_name: Option<String>,
+    pub status: String,
+    pub source_kind: String,
+    pub recommended_mode: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub revoked_at: Option<i64>,
+    pub streams: String,
+    pub total_records: i64,
+    pub last_run: Option<String>,
+    pub last_successful_run: Option<String>,
+    pub consecutive_failures: i64,
+    pub consecutive_connector_errors: i64,
+    pub open_attention: String,
+    pub unrecovered_gaps: String,
+    pub schedule: Option<String>,
+    pub maximum_staleness_override: Option<i64>,
+    pub manifest_staleness_seconds: Option<i64>,
+    pub window_seconds: Option<i64>,
+    pub window_source: Option<String>,
+    pub stale_at: Option<i64>,
+    pub needs_rank: i64,
+    pub stale_sort: i64,
+}
+
+/// The maintenance columns of one row.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Maintenance {
+    pub dirty: bool,
+    pub dirty_since: Option<i64>,
+    pub write_seq: i64,
+    pub folded_seq: i64,
+    pub computed_at: Option<i64>,
+    pub error: Option<String>,
+}
+
+impl Maintenance {
+    pub fn state(&self) -> EvidenceState {
+        if self.error.is_some() {
+            EvidenceState::Failed
+        } else if self.dirty {
+            EvidenceState::Dirty
+        } else {
+            EvidenceState::Current
+        }
+    }
+
+    /// Stored counts are exact only when the row is clean; a row never folded has none.
+    pub fn count_state(&self) -> CountState {
+        if self.folded_seq == 0 {
+            CountState::Unknown
+        } else if self.state() == EvidenceState::Current {
+            CountState::Known
+        } else {
+            CountState::Stale
+        }
+    }
+
+    pub fn meta(&self) -> Result<EvidenceMeta, String> {
+        Ok(EvidenceMeta {
+            state: self.state(),
+            computed_at: opt_instant(self.computed_at)?,
+            write_seq: self.write_seq,
+            folded_seq: self.folded_seq,
+            error: self.error.clone(),
+        })
+    }
+}
+
+fn to_json<T: Serialize>(value: &T) -> String {
+    // Plain data with string keys: serializing cannot fail.
+    serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned())
+}
+
+fn from_json<T: for<'de> Deserialize<'de>>(text: &str, field: &str) -> Result<T, String> {
+    serde_json::from_str(text).map_err(|_| format!("stored {field} is not readable"))
+}
+
+fn window_source_text(source: WindowSource) -> &'static str {
+    match source {
+        WindowSource::ConnectionOverride => "connection_override",
+        WindowSource::Manifest => "manifest",
+        WindowSource::Schedule => "schedule",
+    }
+}
+
+fn parse_window_source(text: &str) -> Option<WindowSource> {
+    match text {
+        "connection_override" => Some(WindowSource::ConnectionOverride),
+        "manifest" => Some(WindowSource::Manifest),
+        "schedule" => Some(WindowSource::Schedule),
+        _ => None,
+    }
+}
+
+/// "Needs you first" rank from durable evidence only (lower comes first):
+/// 0 owner work now (open attention, or the last run failed needing the owner),
+/// 1 failing (last run failed, or blocked by repeated failures),
+/// 2 unrecovered gaps on a required stream, 3 other active connections,
+/// 4 draft or paused, 5 revoked.
+pub(crate) fn needs_rank(e: &Evidence) -> i64 {
+    match e.status {
+        ConnectionStatus::Revoked => 5,
+        ConnectionStatus::Draft | ConnectionStatus::Paused => 4,
+        ConnectionStatus::Active => {
+            let last_failure = e
+                .last_run
+                .as_ref()
+                .filter(|r| r.status == RunStatus::Failed)
+                .map(|r| r.failure_reason.clone());
+            let owner_now = !e.open_attention.is_empty()
+                || matches!(
+                    last_failure,
+                    Some(Some(
+                        FailureReason::CredentialRejected | FailureReason::NeedsOwnerInput
+                    ))
+                );
+            if owner_now {
+                0
+            } else if last_failure.is_some()
+                || e.consecutive_failures >= 7
+                || e.consecutive_connector_errors >= 2
+            {
+                1
+            } else if e.unrecovered_gaps.iter().any(|g| g.required) {
+                2
+            } else {
+                3
+            }
+        }
+    }
+}
+
+impl EvidenceColumns {
+    pub fn from_evidence(e: &Evidence) -> Self {
+        let stale_at = e.stale_at.map(crate::codec::ms);
+        EvidenceColumns {
+            connection_id: e.connection_id.clone(),
+            connector_id: e.connector_id.clone(),
+            connector_display_name: e.connector_display_name.clone(),
+            display_name: e.display_name.clone(),
+            status: e.status.as_str().to_owned(),
+            source_kind: e.source_kind.clone(),
+            recommended_mode: e.recommended_mode.as_str().to_owned(),
+            created_at: crate::codec::ms(e.created_at),
+            updated_at: crate::codec::ms(e.updated_at),
+            revoked_at: e.revoked_at.map(crate::codec::ms),
+            streams: to_json(&e.streams),
+            total_records: e.total_records,
+            last_run: e.last_run.as_ref().map(to_json),
+            last_successful_run: e.last_successful_run.as_ref().map(to_json),
+            consecutive_failures: e.consecutive_failures,
+            consecutive_connector_errors: e.consecutive_connector_errors,
+            open_attention: to_json(&e.open_attention),
+            unrecovered_gaps: to_json(&e.unrecovered_gaps),
+            schedule: e.schedule.as_ref().map(to_json),
+            maximum_staleness_override: e.maximum_staleness_override,
+            manifest_staleness_seconds: e.manifest_staleness_seconds,
+            window_seconds: e.window_seconds,
+            window_source: e.window_source.map(|s| window_source_text(s).to_owned()),
+            stale_at,
+            needs_rank: needs_rank(e),
+            stale_sort: stale_at.unwrap_or(NO_STALE_AT),
+        }
+    }
+
+    /// The evidence this row holds, with count states and meta from its maintenance columns.
+    pub fn to_evidence(&self, m: &Maintenance) -> Result<Evidence, String> {
+        let count_state = m.count_state();
+        let mut streams: Vec<StreamEvidence> = from_json(&self.streams, "streams")?;
+        for s in &mut streams {
+            s.count_state = count_state;
+        }
+        let run = |text: &Option<String>, field: &str| -> Result<Option<RunBrief>, String> {
+            text.as_deref().map(|t| from_json(t, field)).transpose()
+        };
+        Ok(Evidence {
+            connection_id: self.connection_id.clone(),
+            connector_id: self.connector_id.clone(),
+            connector_display_name: self.connector_display_name.clone(),
+            display_name: self.display_name.clone(),
+            status: parse_enum(&self.status, "status", ConnectionStatus::parse)?,
+            source_kind: self.source_kind.clone(),
+            recommended_mode: parse_enum(
+                &self.recommended_mode,
+                "recommended_mode",
+                RecommendedMode::parse,
+            )?,
+            created_at: instant(self.created_at)?,
+            updated_at: instant(self.updated_at)?,
+            revoked_at: opt_instant(self.revoked_at)?,
+            streams,
+            total_records: self.total_records,
+            total_records_state: count_state,
+            last_run: run(&self.last_run, "last_run")?,
+            last_successful_run: run(&self.last_successful_run, "last_successful_run")?,
+            consecutive_failures: self.consecutive_failures,
+            consecutive_connector_errors: self.consecutive_connector_errors,
+            open_attention: from_json::<Vec<AttentionKind>>(
+                &self.open_attention,
+                "open_attention",
+            )?,
+            unrecovered_gaps: from_json::<Vec<GapEvidence>>(&self.unrecovered_gaps, "gaps")?,
+            schedule: self
+                .schedule
+                .as_deref()
+                .map(|t| from_json::<Schedule>(t, "schedule"))
+                .transpose()?,
+            maximum_staleness_override: self.maximum_staleness_override,
+            manifest_staleness_seconds: self.manifest_staleness_seconds,
+            window_seconds: self.window_seconds,
+            window_source: self
+                .window_source
+                .as_deref()
+                .map(|t| parse_enum(t, "window_source", parse_window_source))
+                .transpose()?,
+            stale_at: opt_instant(self.stale_at)?,
+            meta: m.meta()?,
+        })
+    }
+
+    /// A row whose stored parts cannot be read still shows its identity, marked failed.
+    pub fn to_evidence_or_failed(&self, m: &Maintenance) -> Result<Evidence, String> {
+        match self.to_evidence(m) {
+            Ok(e) => Ok(e),
+            Err(reason) => {
+                let failed = Maintenance {
+                    error: Some(format!("stored evidence unreadable: {reason}")),
+                    folded_seq: 0,
+                    ..m.clone()
+                };
+                let empty = EvidenceColumns {
+                    streams: "[]".into(),
+                    last_run: None,
+                    last_successful_run: None,
+                    open_attention: "[]".into(),
+                    unrecovered_gaps: "[]".into(),
+                    schedule: None,
+                    window_source: None,
+                    ..self.clone()
+                };
+                empty.to_evidence(&failed)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn column_list_matches_struct_fields() {
+        let cols = EvidenceColumns {
+            connection_id: String::new(),
+            connector_id: String::new(),
+            connector_display_name: String::new(),
+            display_name: None,
+            status: String::new(),
+            source_kind: String::new(),
+            recommended_mode: String::new(),
+            created_at: 0,
+            updated_at: 0,
+            revoked_at: None,
+            streams: String::new(),
+            total_records: 0,
+            last_run: None,
+            last_successful_run: None,
+            consecutive_failures: 0,
+            consecutive_connector_errors: 0,
+            open_attention: String::new(),
+            unrecovered_gaps: String::new(),
+            schedule: None,
+            maximum_staleness_override: None,
+            manifest_staleness_seconds: None,
+            window_seconds: None,
+            window_source: None,
+            stale_at: None,
+            needs_rank: 0,
+            stale_sort: 0,
+        };
+        let value = serde_json::to_value(&cols).unwrap();
+        let keys: Vec<&str> = value
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(|k| k.as_str())
+            .collect();
+        let mut expected: Vec<&str> = EVIDENCE_COLUMNS.iter().map(|(n, _)| *n).collect();
+        let mut keys_sorted = keys.clone();
+        keys_sorted.sort();
+        expected.sort();
+        assert_eq!(keys_sorted, expected);
+    }
+}

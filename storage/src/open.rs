@@ -1,0 +1,198 @@
+//! Opening a database by URL: SQLite (`sqlite://path`, `sqlite::memory:`, or a plain path)
+//! or Postgres (`postgres://`, `postgresql://`), with the embedded migrations.
+
+use crate::error::{StoreError, StoreResult};
+use crate::store::{ReadModelAdmin, Store};
+use crate::{PgStore, SqliteStore};
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::ConnectOptions;
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+static SQLITE_MIGRATOR: Migrator = sqlx::migrate!("../migrations/sqlite");
+static POSTGRES_MIGRATOR: Migrator = sqlx::migrate!("../migrations/postgres");
+
+/// How long a SQLite writer waits for the write lock before giving up.
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The raw pool, for what lives beside the store in the same database (sessions).
+#[derive(Clone, Debug)]
+pub enum Database {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+impl Database {
+    /// `sqlite` or `postgres`.
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Database::Sqlite(_) => "sqlite",
+            Database::Postgres(_) => "postgres",
+        }
+    }
+
+    pub async fn close(&self) {
+        match self {
+            Database::Sqlite(pool) => pool.close().await,
+            Database::Postgres(pool) => pool.close().await,
+        }
+    }
+}
+
+fn bad_url(message: &str) -> StoreError {
+    StoreError::Invalid {
+        code: "invalid_database_url",
+        message: message.to_owned(),
+        param: Some("database_url".to_owned()),
+    }
+}
+
+fn sqlite_file_path(url: &str) -> Option<&str> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or(rest);
+    (!path.is_empty() && !path.starts_with(":memory:")).then_some(path)
+}
+
+fn create_parent_dirs(path: &str) -> StoreResult<()> {
+    if let Some(parent) = Path::new(path).parent() {
+        if !parent.as_os_str().is_empty() {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
+        }
+    }
+    Ok(())
+}
+
+async fn connect_sqlite(url: &str) -> StoreResult<SqlitePool> {
+    let memory = url.starts_with("sqlite::memory:") || url == ":memory:";
+    let options = if url.starts_with("sqlite:") {
+        if let Some(path) = sqlite_file_path(url) {
+            create_parent_dirs(path)?;
+        }
+        SqliteConnectOptions::from_str(url)?
+    } else if memory {
+        SqliteConnectOptions::from_str("sqlite::memory:")?
+    } else {
+        create_parent_dirs(url)?;
+        SqliteConnectOptions::new().filename(url)
+    };
+    let options = options
+        .create_if_missing(true)
+        .foreign_keys(true)
+        .busy_timeout(SQLITE_BUSY_TIMEOUT)
+        .synchronous(SqliteSynchronous::Normal)
+        .log_statements(log::LevelFilter::Debug);
+    let options = if memory {
+        options
+    } else {
+        options.journal_mode(SqliteJournalMode::Wal)
+    };
+    let pool = if memory {
+        // Every connection to `:memory:` is its own database: keep exactly one.
+        SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(options)
+            .await?
+    } else {
+        SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await?
+    };
+    Ok(pool)
+}
+
+async fn connect_postgres(url: &str) -> StoreResult<PgPool> {
+    let options = PgConnectOptions::from_str(url)?.log_statements(log::LevelFilter::Debug);
+    Ok(PgPoolOptions::new()
+        .max_connections(10)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_with(options)
+        .await?)
+}
+
+/// Connects without migrating.
+pub async fn connect(database_url: &str) -> StoreResult<Database> {
+    let url = database_url.trim();
+    if url.is_empty() {
+        return Err(bad_url("the database URL is empty"));
+    }
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok(Database::Postgres(connect_postgres(url).await?));
+    }
+    if url.contains("://") && !url.starts_with("sqlite://") {
+        return Err(bad_url(
+            "use sqlite://PATH, sqlite::memory:, a file path, or postgres://...",
+        ));
+    }
+    Ok(Database::Sqlite(connect_sqlite(url).await?))
+}
+
+/// Applies the embedded migrations of the database's backend.
+pub async fn run_migrations(db: &Database) -> StoreResult<()> {
+    match db {
+        Database::Sqlite(pool) => SQLITE_MIGRATOR.run(pool).await?,
+        Database::Postgres(pool) => POSTGRES_MIGRATOR.run(pool).await?,
+    }
+    Ok(())
+}
+
+/// The store over an opened database.
+pub fn store_for(db: &Database) -> Arc<dyn Store> {
+    match db {
+        Database::Sqlite(pool) => Arc::new(SqliteStore::new(pool.clone())),
+        Database::Postgres(pool) => Arc::new(PgStore::new(pool.clone())),
+    }
+}
+
+/// The read-model maintenance seams over an opened database.
+pub fn admin_for(db: &Database) -> Arc<dyn ReadModelAdmin> {
+    match db {
+        Database::Sqlite(pool) => Arc::new(SqliteStore::new(pool.clone())),
+        Database::Postgres(pool) => Arc::new(PgStore::new(pool.clone())),
+    }
+}
+
+/// Connects, migrates, and returns the store with the raw pool.
+pub async fn open(database_url: &str) -> StoreResult<(Arc<dyn Store>, Database)> {
+    let db = connect(database_url).await?;
+    run_migrations(&db).await?;
+    Ok((store_for(&db), db))
+}
+
+/// Connects and applies the migrations (the `migrate` subcommand).
+pub async fn migrate(database_url: &str) -> StoreResult<()> {
+    let db = connect(database_url).await?;
+    let result = run_migrations(&db).await;
+    db.close().await;
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_paths_are_found_in_urls() {
+        assert_eq!(
+            sqlite_file_path("sqlite://data/console.db"),
+            Some("data/console.db")
+        );
+        assert_eq!(
+            sqlite_file_path("sqlite:data/x.db?mode=rwc"),
+            Some("data/x.db")
+        );
+        assert_eq!(sqlite_file_path("sqlite::memory:"), None);
+    }
+}
