@@ -1,1 +1,557 @@
+//! Fold, sweeper, rebuild and failure handling: the compare-and-set race, oldest-dirty-first
+//! sweeping, orphan removal, idempotent rebuild equal to incremental maintenance, a failing
+//! row that does not block the others, and SQLite/Postgres parity.
 
+use crate::harness::{manifest, record, t, with_both, Harness};
+use console_domain::evidence::{CountState, Evidence, EvidenceState};
+use console_domain::model::{AttentionKind, FailureReason, Gap, RunStatus};
+use console_storage::{ConnectionChange, RecordDeletion, RunOutcome, RunTrigger, ScheduleInput};
+use serde_json::json;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+both_backends!(
+    write_between_fold_read_and_publish_stays_dirty,
+    older_fold_never_overwrites_newer,
+    sweeper_folds_oldest_dirty_first_within_budget,
+    failing_row_is_marked_alone_and_does_not_starve_others,
+    rebuild_removes_orphans,
+    rebuild_is_idempotent_and_equals_incremental,
+    rebuild_repairs_drifted_evidence,
+    status_reports_dirty_and_failed_rows,
+);
+
+fn finished(status: RunStatus, reason: Option<FailureReason>, gaps: Vec<Gap>) -> RunOutcome {
+    RunOutcome {
+        status,
+        failure_reason: reason,
+        records_written: 2,
+        gaps,
+    }
+}
+
+async fn write_between_fold_read_and_publish_stays_dirty(h: Harness) {
+    h.connector("alpha").await;
+    let a = h.connection("alpha", 1).await.connection_id;
+    let b = h.connection("alpha", 2).await.connection_id;
+    let prepared = h.admin.fold_prepare(100).await.unwrap();
+    assert_eq!(prepared.claims().len(), 2);
+    // The write lands after the fold read a's sequence and extracted its evidence.
+    h.store
+        .ingest_records(&a, &[record("items", "1", json!(1))], t(3))
+        .await
+        .unwrap();
+    let report = h.admin.fold_publish(prepared, t(4)).await.unwrap();
+    assert_eq!((report.folded, report.raced, report.failed), (1, 1, 0));
+    assert_eq!(h.dirty().await, [a.clone()].into_iter().collect());
+    let m = h.maintenance().await;
+    let row_b = m.iter().find(|r| r.connection_id == b).unwrap();
+    assert_eq!(row_b.folded_seq, row_b.write_seq);
+    // Folded next time, with the write.
+    let report = h.fold_all(5).await;
+    assert_eq!(report.folded, 1);
+    assert_eq!(h.evidence(&a, 6).await.total_records, 1);
+}
+
+async fn older_fold_never_overwrites_newer(h: Harness) {
+    h.connector("alpha").await;
+    let a = h.connection("alpha", 1).await.connection_id;
+    let old = h.admin.fold_prepare(10).await.unwrap();
+    h.store
+        .ingest_records(&a, &[record("items", "1", json!(1))], t(2))
+        .await
+        .unwrap();
+    let new = h.admin.fold_prepare(10).await.unwrap();
+    assert_eq!(h.admin.fold_publish(new, t(3)).await.unwrap().folded, 1);
+    let report = h.admin.fold_publish(old, t(4)).await.unwrap();
+    assert_eq!((report.folded, report.raced), (0, 1));
+    let e = h.evidence(&a, 5).await;
+    assert_eq!(e.total_records, 1);
+    assert_eq!(e.meta.computed_at, Some(t(3)));
+}
+
+async fn sweeper_folds_oldest_dirty_first_within_budget(h: Harness) {
+    h.connector("alpha").await;
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        ids.push(h.connection("alpha", 10 * i).await.connection_id);
+    }
+    let report = h.store.fold_dirty(2, t(100)).await.unwrap();
+    assert_eq!(report.folded, 2);
+    let dirty = h.dirty().await;
+    assert_eq!(dirty, ids[2..].iter().cloned().collect());
+    // A row dirtied again keeps its original dirty_since (still the oldest among them).
+    h.store
+        .ingest_records(&ids[2], &[record("items", "1", json!(1))], t(200))
+        .await
+        .unwrap();
+    let status = h.store.read_model_status().await.unwrap();
+    assert_eq!(status.dirty, 3);
+    assert_eq!(status.oldest_dirty_since, Some(t(20)));
+    h.store.fold_dirty(1, t(201)).await.unwrap();
+    assert_eq!(h.dirty().await, ids[3..].iter().cloned().collect());
+    assert_eq!(h.store.fold_dirty(0, t(202)).await.unwrap().folded, 0);
+    h.store.fold_dirty(10, t(203)).await.unwrap();
+    assert!(h.dirty().await.is_empty());
+    assert_eq!(h.store.fold_dirty(10, t(204)).await.unwrap().folded, 0);
+}
+
+async fn failing_row_is_marked_alone_and_does_not_starve_others(h: Harness) {
+    h.connector("alpha").await;
+    h.connector("beta").await;
+    let broken = h.connection("beta", 1).await.connection_id;
+    let fine = h.connection("alpha", 2).await.connection_id;
+    h.store
+        .ingest_records(&broken, &[record("items", "1", json!(1))], t(3))
+        .await
+        .unwrap();
+    h.fold_all(4).await;
+    // The broken connection's source cannot be read any more.
+    h.exec("UPDATE connectors SET manifest = 'not json' WHERE connector_id = 'beta'")
+        .await;
+    for (id, at) in [(&broken, 10), (&fine, 11)] {
+        h.store
+            .update_connection(id, &ConnectionChange::Rename(Some(format!("n{at}"))), t(at))
+            .await
+            .unwrap();
+    }
+    let later = h.connection("alpha", 12).await.connection_id;
+    // Budget 1, oldest first: the broken row fails and goes to the back of the queue.
+    let report = h.store.fold_dirty(1, t(20)).await.unwrap();
+    assert_eq!((report.folded, report.failed), (0, 1));
+    assert_eq!(h.store.fold_dirty(1, t(21)).await.unwrap().folded, 1);
+    assert_eq!(h.store.fold_dirty(1, t(22)).await.unwrap().folded, 1);
+    assert_eq!(h.dirty().await, [broken.clone()].into_iter().collect());
+    let m = h.maintenance().await;
+    let row = m.iter().find(|r| r.connection_id == broken).unwrap();
+    let error = row.error.clone().unwrap();
+    assert!(error.contains("manifest"), "{error}");
+    assert!(!error.contains("not json"), "errors carry no data");
+    assert!(m
+        .iter()
+        .filter(|r| r.connection_id != broken)
+        .all(|r| r.error.is_none()));
+
+    // Reads: the broken row is Failed with its last known counts marked stale; others fine.
+    let page = h
+        .store
+        .read_evidence(&[broken.clone(), fine.clone(), later.clone()], t(30))
+        .await
+        .unwrap();
+    assert_eq!(page.rows.len(), 3);
+    let e = &page.rows[0];
+    assert_eq!(e.meta.state, EvidenceState::Failed);
+    assert_eq!(e.total_records, 1);
+    assert_eq!(e.total_records_state, CountState::Stale);
+    assert_eq!(
+        e.display_name.as_deref(),
+        Some("n10"),
+        "identity stays exact"
+    );
+    assert_eq!(page.rows[1].meta.state, EvidenceState::Current);
+    assert_eq!(page.rows[1].display_name.as_deref(), Some("n11"));
+    let status = h.store.read_model_status().await.unwrap();
+    assert_eq!((status.dirty, status.failed), (1, 1));
+
+    // Repairing the source heals the row on the next read.
+    let fixed = manifest("beta", &[("items", true)], None);
+    h.store.upsert_connector(&fixed, t(40)).await.unwrap();
+    let e = h.evidence(&broken, 41).await;
+    assert_eq!(e.meta.state, EvidenceState::Current);
+    assert_eq!(e.meta.error, None);
+    assert_eq!(e.total_records_state, CountState::Known);
+}
+
+async fn rebuild_removes_orphans(h: Harness) {
+    h.connector("alpha").await;
+    let a = h.connection("alpha", 1).await.connection_id;
+    let b = h.connection("alpha", 2).await.connection_id;
+    h.fold_all(3).await;
+    // Bypass the store: the connection goes, its evidence row stays behind.
+    h.exec(&format!(
+        "DELETE FROM connections WHERE connection_id = '{a}'"
+    ))
+    .await;
+    let progress_calls = AtomicU64::new(0);
+    let progress = |_: u64, _: u64| {
+        progress_calls.fetch_add(1, Ordering::SeqCst);
+    };
+    let report = h.store.rebuild_evidence(10, t(4), &progress).await.unwrap();
+    assert_eq!(report.removed, 1);
+    assert_eq!(report.examined, 1);
+    assert_eq!(report.unchanged, 1);
+    assert!(progress_calls.load(Ordering::SeqCst) >= 2);
+    let rows = h.maintenance().await;
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].connection_id, b);
+}
+
+/// A fixture exercising every part of the evidence.
+pub async fn rich_fixture(h: &Harness) -> Vec<String> {
+    h.store
+        .upsert_connector(
+            &manifest("alpha", &[("items", true), ("extras", false)], None),
+            t(0),
+        )
+        .await
+        .unwrap();
+    h.store
+        .upsert_connector(&manifest("beta", &[("events", true)], Some(86_400)), t(0))
+        .await
+        .unwrap();
+    let mut ids = Vec::new();
+    for (i, connector) in ["alpha", "alpha", "beta", "beta", "alpha"]
+        .iter()
+        .enumerate()
+    {
+        ids.push(h.connection(connector, i as i64).await.connection_id);
+    }
+    let (a, b, c, d, e) = (&ids[0], &ids[1], &ids[2], &ids[3], &ids[4]);
+    h.store
+        .put_schedule(
+            a,
+            &ScheduleInput {
+                interval_seconds: 3600,
+                jitter_seconds: 30,
+                enabled: true,
+            },
+            t(10),
+        )
+        .await
+        .unwrap();
+    let records: Vec<_> = (0..20)
+        .map(|i| {
+            record(
+                if i % 3 == 0 { "extras" } else { "items" },
+                &format!("k{i}"),
+                json!({"i": i}),
+            )
+        })
+        .collect();
+    h.store.ingest_records(a, &records, t(20)).await.unwrap();
+    h.store
+        .delete_records(
+            a,
+            &RecordDeletion {
+                stream: "items".into(),
+                record_keys: Some(vec!["k1".into(), "k2".into()]),
+            },
+            t(25),
+        )
+        .await
+        .unwrap();
+    h.store
+        .ingest_records(a, &[record("items", "k4", json!({"i": "changed"}))], t(26))
+        .await
+        .unwrap();
+    let run = h
+        .store
+        .start_run(a, RunTrigger::Schedule, t(30))
+        .await
+        .unwrap();
+    h.store
+        .finish_run(
+            &run.run_id,
+            &finished(RunStatus::Succeeded, None, vec![]),
+            t(40),
+        )
+        .await
+        .unwrap();
+    // b: success, then failures ending in two connector errors.
+    let run = h
+        .store
+        .start_run(b, RunTrigger::Owner, t(50))
+        .await
+        .unwrap();
+    h.store
+        .finish_run(
+            &run.run_id,
+            &finished(RunStatus::Succeeded, None, vec![]),
+            t(51),
+        )
+        .await
+        .unwrap();
+    for (i, reason) in [
+        FailureReason::RateLimited,
+        FailureReason::ConnectorError,
+        FailureReason::ConnectorError,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let run = h
+            .store
+            .start_run(b, RunTrigger::Schedule, t(60 + 10 * i as i64))
+            .await
+            .unwrap();
+        h.store
+            .finish_run(
+                &run.run_id,
+                &finished(RunStatus::Failed, Some(reason), vec![]),
+                t(65 + 10 * i as i64),
+            )
+            .await
+            .unwrap();
+    }
+    let run = h
+        .store
+        .start_run(b, RunTrigger::Owner, t(95))
+        .await
+        .unwrap();
+    h.store
+        .finish_run(
+            &run.run_id,
+            &finished(
+                RunStatus::Cancelled,
+                Some(FailureReason::OwnerCancelled),
+                vec![],
+            ),
+            t(96),
+        )
+        .await
+        .unwrap();
+    // c: gaps, one recovered; reauth attention.
+    let run = h
+        .store
+        .start_run(c, RunTrigger::Owner, t(100))
+        .await
+        .unwrap();
+    let gaps = vec![
+        Gap {
+            stream: "events".into(),
+            reason: "timeout".into(),
+            retryable: true,
+        },
+        Gap {
+            stream: "events".into(),
+            reason: "quota".into(),
+            retryable: false,
+        },
+    ];
+    h.store
+        .finish_run(
+            &run.run_id,
+            &finished(RunStatus::SucceededWithGaps, None, gaps),
+            t(110),
+        )
+        .await
+        .unwrap();
+    h.store
+        .open_attention(c, AttentionKind::Reauth, Some("expired"), t(120))
+        .await
+        .unwrap();
+    let att = h
+        .store
+        .open_attention(c, AttentionKind::AddInfo, None, t(121))
+        .await
+        .unwrap();
+    h.store
+        .resolve_attention(&att.attention_id, t(122))
+        .await
+        .unwrap();
+    // d: renamed, paused, override; an open run.
+    h.store
+        .update_connection(
+            d,
+            &ConnectionChange::Rename(Some("Old bank".into())),
+            t(130),
+        )
+        .await
+        .unwrap();
+    h.store
+        .update_connection(d, &ConnectionChange::StalenessOverride(Some(600)), t(131))
+        .await
+        .unwrap();
+    h.store
+        .start_run(d, RunTrigger::Owner, t(132))
+        .await
+        .unwrap();
+    h.store
+        .update_connection(
+            d,
+            &ConnectionChange::Status {
+                from: console_domain::model::ConnectionStatus::Active,
+                to: console_domain::model::ConnectionStatus::Paused,
+            },
+            t(133),
+        )
+        .await
+        .unwrap();
+    // e: revoked, never ran.
+    h.store
+        .update_connection(
+            e,
+            &ConnectionChange::Status {
+                from: console_domain::model::ConnectionStatus::Active,
+                to: console_domain::model::ConnectionStatus::Revoked,
+            },
+            t(140),
+        )
+        .await
+        .unwrap();
+    ids
+}
+
+/// Evidence without maintenance timestamps/sequences, for comparisons.
+fn durable(mut rows: Vec<Evidence>) -> Vec<Evidence> {
+    for e in &mut rows {
+        e.meta.computed_at = None;
+        e.meta.write_seq = 0;
+        e.meta.folded_seq = 0;
+    }
+    rows
+}
+
+async fn rebuild_is_idempotent_and_equals_incremental(h: Harness) {
+    let ids = rich_fixture(&h).await;
+    h.fold_all(200).await;
+    let incremental = durable(h.all_evidence(201).await);
+    assert_eq!(incremental.len(), ids.len());
+
+    let first = h
+        .store
+        .rebuild_evidence(2, t(202), &|_, _| {})
+        .await
+        .unwrap();
+    assert_eq!((first.created, first.changed, first.removed), (0, 0, 0));
+    assert_eq!(first.unchanged, 5);
+    assert_eq!(first.batches, 3);
+
+    // From scratch: no evidence rows, no stream stats.
+    h.exec("DELETE FROM connector_summary_evidence").await;
+    h.exec("DELETE FROM record_stats").await;
+    let scratch = h
+        .store
+        .rebuild_evidence(2, t(203), &|_, _| {})
+        .await
+        .unwrap();
+    assert_eq!(
+        (scratch.created, scratch.changed, scratch.examined),
+        (5, 0, 5)
+    );
+    assert!(h.dirty().await.is_empty());
+    let rebuilt = durable(h.all_evidence(204).await);
+    assert_eq!(rebuilt, incremental);
+
+    let again = h
+        .store
+        .rebuild_evidence(100, t(205), &|_, _| {})
+        .await
+        .unwrap();
+    assert_eq!(
+        (again.created, again.changed, again.removed, again.unchanged),
+        (0, 0, 0, 5)
+    );
+    // Incremental maintenance continues on top of the rebuilt rows.
+    h.store
+        .ingest_records(&ids[0], &[record("items", "new", json!(1))], t(300))
+        .await
+        .unwrap();
+    assert_eq!(
+        h.evidence(&ids[0], 301).await.total_records,
+        incremental[0].total_records + 1
+    );
+}
+
+async fn rebuild_repairs_drifted_evidence(h: Harness) {
+    let ids = rich_fixture(&h).await;
+    h.fold_all(200).await;
+    let good = durable(h.all_evidence(201).await);
+    // Drift: a wrong count and a wrong stat, written behind the store's back.
+    h.exec("UPDATE connector_summary_evidence SET total_records = 999")
+        .await;
+    h.exec("UPDATE record_stats SET record_count = record_count + 5")
+        .await;
+    let report = h
+        .store
+        .rebuild_evidence(10, t(202), &|_, _| {})
+        .await
+        .unwrap();
+    assert_eq!(report.changed, 5);
+    assert_eq!(durable(h.all_evidence(203).await), good);
+    let _ = ids;
+}
+
+async fn status_reports_dirty_and_failed_rows(h: Harness) {
+    let status = h.store.read_model_status().await.unwrap();
+    assert_eq!((status.rows, status.dirty, status.failed), (0, 0, 0));
+    assert_eq!(status.oldest_dirty_since, None);
+    h.connector("alpha").await;
+    h.connection("alpha", 5).await;
+    h.connection("alpha", 6).await;
+    let status = h.store.read_model_status().await.unwrap();
+    assert_eq!((status.rows, status.dirty), (2, 2));
+    assert_eq!(status.oldest_dirty_since, Some(t(5)));
+    h.fold_all(7).await;
+    let status = h.store.read_model_status().await.unwrap();
+    assert_eq!(
+        (status.rows, status.dirty, status.oldest_dirty_since),
+        (2, 0, None)
+    );
+}
+
+/// Replaces generated ids with stable labels so two databases compare field by field.
+fn normalized(rows: Vec<Evidence>, conn_ids: &[String]) -> serde_json::Value {
+    let mut text = serde_json::to_string(&durable(rows)).unwrap();
+    for (i, id) in conn_ids.iter().enumerate() {
+        text = text.replace(id.as_str(), &format!("conn#{i}"));
+    }
+    let mut value: serde_json::Value = serde_json::from_str(&text).unwrap();
+    fn scrub(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::String(s) if s.starts_with("run_") => *s = "run#".into(),
+            serde_json::Value::Array(items) => items.iter_mut().for_each(scrub),
+            serde_json::Value::Object(map) => map.values_mut().for_each(scrub),
+            _ => {}
+        }
+    }
+    scrub(&mut value);
+    value
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_and_postgres_produce_identical_evidence() {
+    with_both(|sqlite, pg| async move {
+        let sqlite_ids = rich_fixture(&sqlite).await;
+        let pg_ids = rich_fixture(&pg).await;
+        let a = normalized(sqlite.all_evidence(500).await, &sqlite_ids);
+        let b = normalized(pg.all_evidence(500).await, &pg_ids);
+        assert_eq!(a, b);
+        // The same after a rebuild on both.
+        sqlite
+            .store
+            .rebuild_evidence(2, t(501), &|_, _| {})
+            .await
+            .unwrap();
+        pg.store
+            .rebuild_evidence(3, t(501), &|_, _| {})
+            .await
+            .unwrap();
+        assert_eq!(normalized(sqlite.all_evidence(502).await, &sqlite_ids), a);
+        assert_eq!(normalized(pg.all_evidence(502).await, &pg_ids), b);
+        // Same "needs you first" order.
+        let order = |h: &Harness, ids: &[String]| {
+            let store = h.store.clone();
+            let ids = ids.to_vec();
+            async move {
+                let page = store
+                    .read_evidence_page(
+                        &console_storage::ListQuery {
+                            limit: None,
+                            after: None,
+                            status: None,
+                            order: console_storage::ListOrder::NeedsYouFirst,
+                        },
+                        t(503),
+                    )
+                    .await
+                    .unwrap();
+                page.rows
+                    .iter()
+                    .map(|e| ids.iter().position(|id| *id == e.connection_id).unwrap())
+                    .collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(order(&sqlite, &sqlite_ids).await, order(&pg, &pg_ids).await);
+    })
+    .await;
+}

@@ -1,1 +1,323 @@
+//! Page and scoped reads: order, keyset paging, filters, the fold of exactly the dirty rows
+//! on the page, selectors, settings.
 
+use crate::harness::{record, t, Harness};
+use console_domain::evidence::{CountState, EvidenceState};
+use console_domain::model::{AttentionKind, ConnectionStatus, FailureReason, RunStatus};
+use console_storage::{
+    ConnectionChange, ListOrder, ListQuery, PagePosition, RunOutcome, RunTrigger, StoreError,
+};
+use serde_json::json;
+
+both_backends!(
+    stable_pages_follow_the_immutable_order,
+    status_filter_is_exact_even_for_dirty_rows,
+    needs_you_first_orders_by_durable_rank,
+    page_folds_exactly_its_dirty_rows,
+    detail_extraction_matches_folded_evidence,
+    selector_candidates_are_exact_then_unambiguous,
+    mismatched_page_position_is_refused,
+    settings_and_runtime_heartbeats,
+);
+
+fn query(limit: Option<u32>, after: Option<PagePosition>, order: ListOrder) -> ListQuery {
+    ListQuery {
+        limit,
+        after,
+        status: None,
+        order,
+    }
+}
+
+async fn stable_pages_follow_the_immutable_order(h: Harness) {
+    h.connector("beta").await;
+    h.connector("alpha").await;
+    let b1 = h.connection("beta", 10).await.connection_id;
+    let a1 = h.connection("alpha", 20).await.connection_id;
+    let a2 = h.connection("alpha", 30).await.connection_id;
+    let b2 = h.connection("beta", 5).await.connection_id;
+    let a0 = h.connection("alpha", 1).await.connection_id;
+    let expected = vec![a0, a1, a2, b2, b1];
+
+    let mut seen = Vec::new();
+    let mut after = None;
+    let mut pages = 0;
+    loop {
+        let page = h
+            .store
+            .read_evidence_page(&query(Some(2), after, ListOrder::Stable), t(40))
+            .await
+            .unwrap();
+        pages += 1;
+        seen.extend(page.rows.iter().map(|e| e.connection_id.clone()));
+        match page.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(seen, expected);
+    assert_eq!(pages, 3);
+    let all = h.all_evidence(41).await;
+    assert_eq!(
+        all.iter()
+            .map(|e| e.connection_id.clone())
+            .collect::<Vec<_>>(),
+        expected
+    );
+}
+
+async fn status_filter_is_exact_even_for_dirty_rows(h: Harness) {
+    h.connector("alpha").await;
+    let a = h.connection("alpha", 10).await.connection_id;
+    let b = h.connection("alpha", 11).await.connection_id;
+    h.fold_all(12).await;
+    h.store
+        .update_connection(
+            &b,
+            &ConnectionChange::Status {
+                from: ConnectionStatus::Active,
+                to: ConnectionStatus::Paused,
+            },
+            t(20),
+        )
+        .await
+        .unwrap();
+    let mut q = query(None, None, ListOrder::Stable);
+    q.status = Some(ConnectionStatus::Paused);
+    let page = h.store.read_evidence_page(&q, t(21)).await.unwrap();
+    assert_eq!(page.rows.len(), 1);
+    assert_eq!(page.rows[0].connection_id, b);
+    assert_eq!(page.rows[0].status, ConnectionStatus::Paused);
+    q.status = Some(ConnectionStatus::Active);
+    let page = h.store.read_evidence_page(&q, t(22)).await.unwrap();
+    assert_eq!(page.rows.len(), 1);
+    assert_eq!(page.rows[0].connection_id, a);
+}
+
+async fn needs_you_first_orders_by_durable_rank(h: Harness) {
+    h.connector("alpha").await;
+    let fine = h.connection("alpha", 1).await.connection_id;
+    let paused = h.connection("alpha", 2).await.connection_id;
+    let failing = h.connection("alpha", 3).await.connection_id;
+    let reauth = h.connection("alpha", 4).await.connection_id;
+    let stale_sooner = h.connection("alpha", 5).await.connection_id;
+    for (id, at) in [(&fine, 100), (&stale_sooner, 50)] {
+        h.store
+            .update_connection(id, &ConnectionChange::StalenessOverride(Some(3600)), t(at))
+            .await
+            .unwrap();
+        let run = h
+            .store
+            .start_run(id, RunTrigger::Schedule, t(at))
+            .await
+            .unwrap();
+        let done = RunOutcome {
+            status: RunStatus::Succeeded,
+            failure_reason: None,
+            records_written: 1,
+            gaps: vec![],
+        };
+        h.store
+            .finish_run(&run.run_id, &done, t(at + 1))
+            .await
+            .unwrap();
+    }
+    let run = h
+        .store
+        .start_run(&failing, RunTrigger::Schedule, t(60))
+        .await
+        .unwrap();
+    let failed = RunOutcome {
+        status: RunStatus::Failed,
+        failure_reason: Some(FailureReason::SourceUnavailable),
+        records_written: 0,
+        gaps: vec![],
+    };
+    h.store
+        .finish_run(&run.run_id, &failed, t(61))
+        .await
+        .unwrap();
+    h.store
+        .open_attention(&reauth, AttentionKind::Reauth, None, t(70))
+        .await
+        .unwrap();
+    h.store
+        .update_connection(
+            &paused,
+            &ConnectionChange::Status {
+                from: ConnectionStatus::Active,
+                to: ConnectionStatus::Paused,
+            },
+            t(80),
+        )
+        .await
+        .unwrap();
+    h.fold_all(200).await;
+    let expected = vec![reauth, failing, stale_sooner, fine, paused];
+    // Page through two at a time to exercise the keyset.
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let page = h
+            .store
+            .read_evidence_page(&query(Some(2), after, ListOrder::NeedsYouFirst), t(201))
+            .await
+            .unwrap();
+        seen.extend(page.rows.iter().map(|e| e.connection_id.clone()));
+        match page.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(seen, expected);
+}
+
+async fn page_folds_exactly_its_dirty_rows(h: Harness) {
+    h.connector("alpha").await;
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        ids.push(h.connection("alpha", i).await.connection_id);
+    }
+    h.fold_all(10).await;
+    h.store
+        .ingest_records(&ids[1], &[record("items", "k", json!({"v": 1}))], t(20))
+        .await
+        .unwrap();
+    h.store
+        .ingest_records(&ids[4], &[record("items", "k", json!({"v": 1}))], t(21))
+        .await
+        .unwrap();
+    let run = h
+        .store
+        .start_run(&ids[0], RunTrigger::Owner, t(22))
+        .await
+        .unwrap();
+    h.fold_all(23).await;
+    h.store
+        .ingest_records(&ids[1], &[record("extras", "k", json!({"v": 1}))], t(24))
+        .await
+        .unwrap();
+    h.store
+        .ingest_records(&ids[4], &[record("extras", "k", json!({"v": 1}))], t(25))
+        .await
+        .unwrap();
+    // The first page (ids 0..2) folds only id 1; id 4 stays dirty until read.
+    let page = h
+        .store
+        .read_evidence_page(&query(Some(2), None, ListOrder::Stable), t(30))
+        .await
+        .unwrap();
+    assert_eq!(page.rows.len(), 2);
+    assert_eq!(page.rows[1].connection_id, ids[1]);
+    assert_eq!(page.rows[1].total_records, 2);
+    assert_eq!(page.rows[1].meta.state, EvidenceState::Current);
+    assert_eq!(page.rows[1].total_records_state, CountState::Known);
+    assert_eq!(page.open_runs.len(), 1);
+    assert_eq!(page.open_runs[0].run_id, run.run_id);
+    assert_eq!(h.dirty().await, [ids[4].clone()].into_iter().collect());
+    let row = h.evidence(&ids[4], 31).await;
+    assert_eq!(row.total_records, 2);
+    assert!(h.dirty().await.is_empty());
+}
+
+async fn detail_extraction_matches_folded_evidence(h: Harness) {
+    h.connector("alpha").await;
+    let a = h.connection("alpha", 1).await.connection_id;
+    h.store
+        .ingest_records(&a, &[record("items", "1", json!(1))], t(2))
+        .await
+        .unwrap();
+    let folded = h.evidence(&a, 3).await;
+    let extracted = h.store.extract_evidence(&a, t(4)).await.unwrap().unwrap();
+    assert_eq!(extracted, folded);
+    assert!(h
+        .store
+        .extract_evidence("conn_missing", t(4))
+        .await
+        .unwrap()
+        .is_none());
+    assert!(h
+        .store
+        .read_evidence(&[], t(4))
+        .await
+        .unwrap()
+        .rows
+        .is_empty());
+}
+
+async fn selector_candidates_are_exact_then_unambiguous(h: Harness) {
+    h.connector("alpha").await;
+    h.connector("beta").await;
+    let a = h.connection("alpha", 1).await.connection_id;
+    let b1 = h.connection("beta", 2).await.connection_id;
+    let b2 = h.connection("beta", 3).await.connection_id;
+    let c = h.store.selector_candidates(&a).await.unwrap();
+    assert_eq!(c.exact.as_deref(), Some(a.as_str()));
+    let c = h.store.selector_candidates("alpha").await.unwrap();
+    assert_eq!((c.exact, c.by_connector), (None, vec![a.clone()]));
+    let c = h.store.selector_candidates("beta").await.unwrap();
+    assert_eq!(c.by_connector, vec![b1, b2]);
+    let c = h.store.selector_candidates("nothing").await.unwrap();
+    assert!(c.exact.is_none() && c.by_connector.is_empty());
+}
+
+async fn mismatched_page_position_is_refused(h: Harness) {
+    h.connector("alpha").await;
+    h.connection("alpha", 1).await;
+    h.connection("alpha", 2).await;
+    let page = h
+        .store
+        .read_evidence_page(&query(Some(1), None, ListOrder::Stable), t(3))
+        .await
+        .unwrap();
+    let err = h
+        .store
+        .read_evidence_page(&query(Some(1), page.next, ListOrder::NeedsYouFirst), t(3))
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        StoreError::Invalid {
+            code: "invalid_cursor",
+            ..
+        }
+    ));
+}
+
+async fn settings_and_runtime_heartbeats(h: Harness) {
+    assert_eq!(h.store.get_setting("k").await.unwrap(), None);
+    assert_eq!(h.store.init_setting("k", "first").await.unwrap(), "first");
+    assert_eq!(h.store.init_setting("k", "second").await.unwrap(), "first");
+    h.store.put_setting("k", "third").await.unwrap();
+    assert_eq!(
+        h.store.get_setting("k").await.unwrap().as_deref(),
+        Some("third")
+    );
+    assert_eq!(h.store.last_runtime_heartbeat().await.unwrap(), None);
+    h.store.runtime_heartbeat("embedded", t(10)).await.unwrap();
+    h.store.runtime_heartbeat("other", t(5)).await.unwrap();
+    h.store.runtime_heartbeat("embedded", t(20)).await.unwrap();
+    assert_eq!(
+        h.store.last_runtime_heartbeat().await.unwrap(),
+        Some(("embedded".to_owned(), t(20)))
+    );
+    assert!(h.dirty().await.is_empty());
+}
+
+#[tokio::test]
+async fn open_accepts_memory_and_plain_paths() {
+    let (store, db) = console_storage::open("sqlite::memory:").await.unwrap();
+    assert_eq!(store.backend(), "sqlite");
+    assert_eq!(store.count_connections().await.unwrap(), 0);
+    db.close().await;
+    let dir = std::env::temp_dir().join(format!("oc-open-{}", std::process::id()));
+    let path = dir.join("nested/dir/console.db");
+    let (store, db) = console_storage::open(path.to_str().unwrap()).await.unwrap();
+    assert_eq!(store.count_connections().await.unwrap(), 0);
+    db.close().await;
+    console_storage::migrate(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    let _ = std::fs::remove_dir_all(dir);
+    assert!(console_storage::open("mysql://x").await.is_err());
+}

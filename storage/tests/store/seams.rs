@@ -61,6 +61,7 @@ both_backends!(
 async fn create_connection_creates_dirty_row_folded_on_read(h: Harness) {
     h.connector("alpha").await;
     let a = h.connection("alpha", 10).await.connection_id;
+    assert_eq!(h.store.backend(), h.backend);
     assert_eq!(h.dirty().await, set(&[&a]));
     let e = h.evidence(&a, 30).await;
     assert_eq!(e.meta.state, EvidenceState::Current);
@@ -209,7 +210,11 @@ async fn run_start_dirties(h: Harness) {
     assert_eq!(run.status, RunStatus::Running);
     assert!(run.run_id.starts_with("run_"));
     assert_eq!(h.dirty().await, set(&[&a]));
-    let page = h.store.read_evidence(&[a.clone()], t(31)).await.unwrap();
+    let page = h
+        .store
+        .read_evidence(std::slice::from_ref(&a), t(31))
+        .await
+        .unwrap();
     assert_eq!(page.open_runs.len(), 1);
     assert_eq!(page.open_runs[0].run_id, run.run_id);
     // A running run is liveness, not "last run".
@@ -225,9 +230,13 @@ async fn heartbeat_dirties_nothing_but_shows_in_open_runs(h: Harness) {
     assert_eq!(beat.heartbeat_at, Some(t(90)));
     assert!(h.dirty().await.is_empty());
     assert_eq!(h.write_seq(&a).await, seq);
-    let page = h.store.read_evidence(&[a.clone()], t(91)).await.unwrap();
+    let page = h
+        .store
+        .read_evidence(std::slice::from_ref(&a), t(91))
+        .await
+        .unwrap();
     assert_eq!(page.open_runs[0].heartbeat_at, Some(t(90)));
-    let open = h.store.open_runs(&[a.clone()]).await.unwrap();
+    let open = h.store.open_runs(std::slice::from_ref(&a)).await.unwrap();
     assert_eq!(open[0].heartbeat_at, Some(t(90)));
     let all = h.store.all_open_runs(10).await.unwrap();
     assert_eq!(all.len(), 1);
@@ -258,7 +267,12 @@ async fn run_finish_dirties(h: Harness) {
     assert_eq!(last.finished_at, Some(t(60)));
     assert_eq!(last.records_written, 3);
     assert_eq!(e.last_successful_run, e.last_run);
-    assert!(h.store.open_runs(&[a.clone()]).await.unwrap().is_empty());
+    assert!(h
+        .store
+        .open_runs(std::slice::from_ref(&a))
+        .await
+        .unwrap()
+        .is_empty());
     // Finishing twice is a conflict and changes nothing.
     let again = h
         .store
@@ -626,7 +640,7 @@ async fn delete_removes_evidence_row(h: Harness) {
     assert!(h.store.get_connection(&a).await.unwrap().is_none());
     assert!(h
         .store
-        .read_evidence(&[a.clone()], t(40))
+        .read_evidence(std::slice::from_ref(&a), t(40))
         .await
         .unwrap()
         .rows
