@@ -18,6 +18,7 @@ both_backends!(
     rebuild_is_idempotent_and_equals_incremental,
     rebuild_repairs_drifted_evidence,
     status_reports_dirty_and_failed_rows,
+    concurrent_writers_and_two_folders_converge_to_rebuild,
 );
 
 fn finished(status: RunStatus, reason: Option<FailureReason>, gaps: Vec<Gap>) -> RunOutcome {
@@ -554,4 +555,180 @@ async fn sqlite_and_postgres_produce_identical_evidence() {
         assert_eq!(order(&sqlite, &sqlite_ids).await, order(&pg, &pg_ids).await);
     })
     .await;
+}
+
+/// A small deterministic generator (no extra dependency).
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self, n: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (self.0 >> 33) % n
+    }
+}
+
+async fn random_writes(
+    store: std::sync::Arc<dyn console_storage::Store>,
+    ids: Vec<String>,
+    seed: u64,
+    clock: std::sync::Arc<std::sync::atomic::AtomicI64>,
+) {
+    use console_storage::StoreError;
+    let mut rng = Lcg(seed);
+    let now = || t(clock.fetch_add(1, Ordering::SeqCst));
+    for _ in 0..40 {
+        let id = &ids[rng.next(ids.len() as u64) as usize];
+        let result: Result<(), StoreError> = match rng.next(7) {
+            0 | 1 => {
+                let n = 1 + rng.next(4);
+                let batch: Vec<_> = (0..n)
+                    .map(|_| {
+                        let k = rng.next(12);
+                        let stream = if k.is_multiple_of(2) {
+                            "items"
+                        } else {
+                            "extras"
+                        };
+                        record(stream, &format!("k{k}"), json!({"v": rng.next(3)}))
+                    })
+                    .fold(
+                        Vec::new(),
+                        |mut acc: Vec<console_storage::RecordInput>, r| {
+                            if !acc
+                                .iter()
+                                .any(|x| x.stream == r.stream && x.record_key == r.record_key)
+                            {
+                                acc.push(r);
+                            }
+                            acc
+                        },
+                    );
+                store.ingest_records(id, &batch, now()).await.map(|_| ())
+            }
+            2 => store
+                .delete_records(
+                    id,
+                    &RecordDeletion {
+                        stream: "items".into(),
+                        record_keys: Some(vec![format!("k{}", 2 * rng.next(6))]),
+                    },
+                    now(),
+                )
+                .await
+                .map(|_| ()),
+            3 => match store.start_run(id, RunTrigger::Schedule, now()).await {
+                Ok(run) => {
+                    let (status, reason) = match rng.next(3) {
+                        0 => (RunStatus::Succeeded, None),
+                        1 => (RunStatus::Failed, Some(FailureReason::ConnectorError)),
+                        _ => (RunStatus::Failed, Some(FailureReason::RateLimited)),
+                    };
+                    let gaps = if rng.next(3) == 0 {
+                        vec![Gap {
+                            stream: "items".into(),
+                            reason: "x".into(),
+                            retryable: true,
+                        }]
+                    } else {
+                        vec![]
+                    };
+                    store
+                        .finish_run(&run.run_id, &finished(status, reason, gaps), now())
+                        .await
+                        .map(|_| ())
+                }
+                Err(e) => Err(e),
+            },
+            4 => store.recover_gaps(id, None, now()).await.map(|_| ()),
+            5 => {
+                let kind = if rng.next(2) == 0 {
+                    AttentionKind::Reauth
+                } else {
+                    AttentionKind::AddInfo
+                };
+                match store.open_attention(id, kind, None, now()).await {
+                    Ok(att) if rng.next(2) == 0 => store
+                        .resolve_attention(&att.attention_id, now())
+                        .await
+                        .map(|_| ()),
+                    other => other.map(|_| ()),
+                }
+            }
+            _ => store
+                .update_connection(
+                    id,
+                    &ConnectionChange::Rename(Some(format!("name {}", rng.next(3)))),
+                    now(),
+                )
+                .await
+                .map(|_| ()),
+        };
+        match result {
+            Ok(()) | Err(StoreError::Conflict { .. }) => {}
+            Err(e) => panic!("writer failed: {e}"),
+        }
+    }
+}
+
+async fn concurrent_writers_and_two_folders_converge_to_rebuild(h: Harness) {
+    h.connector("alpha").await;
+    let mut ids = Vec::new();
+    for i in 0..6 {
+        ids.push(h.connection("alpha", i).await.connection_id);
+    }
+    let clock = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(100));
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // Each writer owns two connections (per-row clocks stay monotonic); folders and readers
+    // race them over every row.
+    let writers: Vec<_> = (0..3)
+        .map(|w| {
+            tokio::spawn(random_writes(
+                h.store.clone(),
+                ids[2 * w..2 * w + 2].to_vec(),
+                17 + w as u64,
+                clock.clone(),
+            ))
+        })
+        .collect();
+    let folders: Vec<_> = (0..2)
+        .map(|f| {
+            let store = h.store.clone();
+            let done = done.clone();
+            let clock = clock.clone();
+            let ids = ids.clone();
+            tokio::spawn(async move {
+                while !done.load(Ordering::SeqCst) {
+                    let at = t(clock.load(Ordering::SeqCst));
+                    if f == 0 {
+                        store.fold_dirty(2, at).await.expect("fold");
+                    } else {
+                        store.read_evidence(&ids[..3], at).await.expect("page fold");
+                        store.fold_dirty(3, at).await.expect("fold");
+                    }
+                    tokio::task::yield_now().await;
+                }
+            })
+        })
+        .collect();
+    for w in writers {
+        w.await.expect("writer");
+    }
+    done.store(true, Ordering::SeqCst);
+    for f in folders {
+        f.await.expect("folder");
+    }
+    let end = clock.load(Ordering::SeqCst) + 10;
+    h.fold_all(end).await;
+    assert!(h.dirty().await.is_empty());
+    let incremental = durable(h.all_evidence(end).await);
+    h.exec("DELETE FROM connector_summary_evidence").await;
+    h.exec("DELETE FROM record_stats").await;
+    h.store
+        .rebuild_evidence(4, t(end), &|_, _| {})
+        .await
+        .unwrap();
+    assert_eq!(durable(h.all_evidence(end).await), incremental);
 }

@@ -35,21 +35,28 @@ pub(crate) async fn rebuild(
     loop {
         let mut tx = super::super::common::begin_write(pool).await?;
         let rows = match &after {
+            // Writers lock the connection row first; so does the rebuild (no lock cycle).
             None => {
-                sqlx::query("SELECT connection_id FROM connections ORDER BY connection_id LIMIT $1")
+                let sql = format!(
+                    "SELECT connection_id FROM connections ORDER BY connection_id LIMIT $1{}",
+                    D::LOCK_FOR_WRITE
+                );
+                sqlx::query(&sql)
                     .bind(batch_size)
                     .fetch_all(&mut *tx)
                     .await?
             }
             Some(after) => {
-                sqlx::query(
+                let sql = format!(
                     "SELECT connection_id FROM connections WHERE connection_id > $1
-                     ORDER BY connection_id LIMIT $2",
-                )
-                .bind(after)
-                .bind(batch_size)
-                .fetch_all(&mut *tx)
-                .await?
+                     ORDER BY connection_id LIMIT $2{}",
+                    D::LOCK_FOR_WRITE
+                );
+                sqlx::query(&sql)
+                    .bind(after)
+                    .bind(batch_size)
+                    .fetch_all(&mut *tx)
+                    .await?
             }
         };
         let ids = rows
@@ -78,7 +85,7 @@ async fn rebuild_batch(
 ) -> StoreResult<()> {
     // Hold the batch's evidence rows so no write interleaves (Postgres; SQLite has one writer).
     let sql = format!(
-        "SELECT {} FROM connector_summary_evidence e WHERE {}{}",
+        "SELECT {} FROM connector_summary_evidence e WHERE {} ORDER BY e.connection_id{}",
         super::super::common::evidence_select_list("e"),
         D::in_ids("e.connection_id", 1),
         D::LOCK_WAIT
