@@ -36,7 +36,8 @@ async fn run(command: Command) -> Result<(), Box<dyn std::error::Error>> {
             config.owner_token = env_secret("OWNER_TOKEN");
             let leptos = leptos_options()?;
             if args.demo {
-                let opened = open_console(&config, clock.clone(), ConsoleSettings::default()).await?;
+                let opened =
+                    open_console(&config, clock.clone(), ConsoleSettings::default()).await?;
                 if opened.console.store.count_connections().await? == 0 {
                     let report = console_service::demo::seed(&opened.console).await?;
                     println!("Seeded the demo fleet: {report}");

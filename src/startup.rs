@@ -163,7 +163,11 @@ async fn shutdown_signal() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
-async fn router(state: AppState, database: &Database, config: &ServeConfig) -> Result<Router, StartupError> {
+async fn router(
+    state: AppState,
+    database: &Database,
+    config: &ServeConfig,
+) -> Result<Router, StartupError> {
     let (api, _) = crate::http::routes::api();
     let api = api.route_layer(from_fn_with_state(state.clone(), require_owner));
 
@@ -192,7 +196,11 @@ async fn router(state: AppState, database: &Database, config: &ServeConfig) -> R
 }
 
 /// Sessions live in the same database as everything else.
-async fn with_sessions(router: Router, database: &Database, config: &ServeConfig) -> Result<Router, StartupError> {
+async fn with_sessions(
+    router: Router,
+    database: &Database,
+    config: &ServeConfig,
+) -> Result<Router, StartupError> {
     let idle = tower_sessions::cookie::time::Duration::seconds(
         i64::try_from(config.session_idle.as_secs()).unwrap_or(i64::MAX),
     );

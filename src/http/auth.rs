@@ -19,7 +19,11 @@ pub enum Credential {
 
 /// Checks the bearer token first (automation), then the session cookie (the console).
 /// A wrong bearer token is refused outright rather than falling back to the cookie.
-pub async fn owner_credential(state: &AppState, headers: &HeaderMap, session: &Session) -> Option<Credential> {
+pub async fn owner_credential(
+    state: &AppState,
+    headers: &HeaderMap,
+    session: &Session,
+) -> Option<Credential> {
     if let Some(value) = headers.get(header::AUTHORIZATION) {
         let token = value.to_str().ok()?.strip_prefix("Bearer ")?.trim();
         return state.auth.verify_token(token).then_some(Credential::Bearer);
@@ -140,8 +144,18 @@ mod tests {
 
     #[test]
     fn return_to_accepts_only_local_paths() {
-        assert_eq!(safe_return_to(Some("/connections/c1?x=1")), "/connections/c1?x=1");
-        for bad in ["//evil.example", "https://evil.example", "/\\evil", "evil", "", "/a\nb"] {
+        assert_eq!(
+            safe_return_to(Some("/connections/c1?x=1")),
+            "/connections/c1?x=1"
+        );
+        for bad in [
+            "//evil.example",
+            "https://evil.example",
+            "/\\evil",
+            "evil",
+            "",
+            "/a\nb",
+        ] {
             assert_eq!(safe_return_to(Some(bad)), "/", "{bad:?}");
         }
         assert_eq!(safe_return_to(None), "/");
@@ -152,9 +166,15 @@ mod tests {
         let mut h = HeaderMap::new();
         assert!(is_same_origin(&h), "non-browser clients pass");
         h.insert(header::HOST, HeaderValue::from_static("127.0.0.1:3000"));
-        h.insert(header::ORIGIN, HeaderValue::from_static("http://127.0.0.1:3000"));
+        h.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("http://127.0.0.1:3000"),
+        );
         assert!(is_same_origin(&h));
-        h.insert(header::ORIGIN, HeaderValue::from_static("http://evil.example"));
+        h.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("http://evil.example"),
+        );
         assert!(!is_same_origin(&h));
         h.insert("sec-fetch-site", HeaderValue::from_static("cross-site"));
         assert!(!is_same_origin(&h));

@@ -34,7 +34,9 @@ impl LoginLimiter {
     /// How long the caller must still wait, if at all.
     pub fn wait(&self) -> Option<Duration> {
         let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        state.1.and_then(|until| until.checked_duration_since(Instant::now()))
+        state
+            .1
+            .and_then(|until| until.checked_duration_since(Instant::now()))
     }
 
     pub fn failed(&self) {

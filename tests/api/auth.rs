@@ -14,11 +14,20 @@ async fn documented_routes(app: &crate::helpers::TestApp) -> Vec<(Method, String
     for (path, item) in doc["paths"].as_object().expect("paths") {
         let concrete = path
             .split('/')
-            .map(|segment| if segment.starts_with('{') { "x" } else { segment })
+            .map(|segment| {
+                if segment.starts_with('{') {
+                    "x"
+                } else {
+                    segment
+                }
+            })
             .collect::<Vec<_>>()
             .join("/");
         for method in item.as_object().unwrap().keys() {
-            routes.push((Method::from_bytes(method.to_uppercase().as_bytes()).unwrap(), concrete.clone()));
+            routes.push((
+                Method::from_bytes(method.to_uppercase().as_bytes()).unwrap(),
+                concrete.clone(),
+            ));
         }
     }
     routes
@@ -27,7 +36,11 @@ async fn documented_routes(app: &crate::helpers::TestApp) -> Vec<(Method, String
 async fn every_ref_route_answers_401_without_credentials(backend: Backend) {
     let app = spawn_app(backend).await;
     let routes = documented_routes(&app).await;
-    assert!(routes.len() >= 20, "only {} routes documented", routes.len());
+    assert!(
+        routes.len() >= 20,
+        "only {} routes documented",
+        routes.len()
+    );
     for (method, path) in routes {
         for token in [None, Some("wrong-token")] {
             let mut request = app.anon.request(method.clone(), app.url(&path));
@@ -37,7 +50,10 @@ async fn every_ref_route_answers_401_without_credentials(backend: Backend) {
             let response = request.send().await.unwrap();
             assert_eq!(response.status(), 401, "{method} {path} with {token:?}");
             let body: Value = response.json().await.unwrap();
-            assert_eq!(body["error"]["type"], "authentication_error", "{method} {path}");
+            assert_eq!(
+                body["error"]["type"], "authentication_error",
+                "{method} {path}"
+            );
             assert_eq!(body["error"]["code"], "owner_session_required");
         }
     }
@@ -62,7 +78,11 @@ fn cookie_of(response: &reqwest::Response) -> Option<String> {
         .map(str::to_owned)
 }
 
-async fn login(app: &crate::helpers::TestApp, password: &str, return_to: &str) -> reqwest::Response {
+async fn login(
+    app: &crate::helpers::TestApp,
+    password: &str,
+    return_to: &str,
+) -> reqwest::Response {
     app.anon
         .post(app.url("/login"))
         .form(&[("password", password), ("return_to", return_to)])
@@ -74,7 +94,12 @@ async fn login(app: &crate::helpers::TestApp, password: &str, return_to: &str) -
 async fn login_sets_a_hardened_session_and_logout_ends_it(backend: Backend) {
     let app = spawn_app(backend).await;
 
-    let page = app.anon.get(app.url("/connections/abc?tab=runs")).send().await.unwrap();
+    let page = app
+        .anon
+        .get(app.url("/connections/abc?tab=runs"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(page.status(), 303);
     assert_eq!(
         page.headers()[LOCATION],
@@ -83,7 +108,10 @@ async fn login_sets_a_hardened_session_and_logout_ends_it(backend: Backend) {
 
     let wrong = login(&app, "not the password", "/").await;
     assert_eq!(wrong.status(), 303);
-    assert!(wrong.headers()[LOCATION].to_str().unwrap().starts_with("/login?error=password"));
+    assert!(wrong.headers()[LOCATION]
+        .to_str()
+        .unwrap()
+        .starts_with("/login?error=password"));
     assert!(cookie_of(&wrong).is_none());
 
     let ok = login(&app, PASSWORD, "/connections/abc?tab=runs").await;
@@ -123,7 +151,11 @@ async fn login_sets_a_hardened_session_and_logout_ends_it(backend: Backend) {
         .send()
         .await
         .unwrap();
-    assert_eq!(after.status(), 401, "the old session id is dead after logout");
+    assert_eq!(
+        after.status(),
+        401,
+        "the old session id is dead after logout"
+    );
     app.finish().await;
 }
 
@@ -139,7 +171,12 @@ async fn return_to_only_accepts_local_paths(backend: Backend) {
 async fn cookie_writes_must_be_same_origin(backend: Backend) {
     let app = spawn_app(backend).await;
     let ok = login(&app, PASSWORD, "/").await;
-    let cookie = cookie_of(&ok).unwrap().split(';').next().unwrap().to_owned();
+    let cookie = cookie_of(&ok)
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
     let body = serde_json::json!({"connector_id": "spotify"});
     let cross = app
         .anon
@@ -152,7 +189,11 @@ async fn cookie_writes_must_be_same_origin(backend: Backend) {
         .unwrap();
     assert_eq!(cross.status(), 403);
     let (_, list) = app.get_json("/_ref/connectors").await;
-    assert_eq!(list["data"].as_array().unwrap().len(), 0, "nothing was created");
+    assert_eq!(
+        list["data"].as_array().unwrap().len(),
+        0,
+        "nothing was created"
+    );
     let same = app
         .anon
         .post(app.url("/_ref/connections"))

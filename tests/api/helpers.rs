@@ -90,9 +90,14 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
     config.owner_token = Some(TOKEN.to_owned());
     let clock = ManualClock::new(start_instant());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let (app, _) = Application::build(config, Arc::new(clock.clone()), listener, leptos_options().unwrap())
-        .await
-        .expect("application builds");
+    let (app, _) = Application::build(
+        config,
+        Arc::new(clock.clone()),
+        listener,
+        leptos_options().unwrap(),
+    )
+    .await
+    .expect("application builds");
     let base = format!("http://{}", app.local_addr().unwrap());
     let console = app.console.clone();
     tokio::spawn(app.run_until_stopped());
@@ -131,7 +136,12 @@ impl TestApp {
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
-    pub async fn send_json(&self, method: reqwest::Method, path: &str, body: Value) -> (u16, Value) {
+    pub async fn send_json(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Value,
+    ) -> (u16, Value) {
         let response = self.owner(method, path).json(&body).send().await.unwrap();
         let status = response.status().as_u16();
         (status, response.json().await.unwrap_or(Value::Null))
@@ -166,19 +176,32 @@ impl TestApp {
     /// Row counts of every table, read over a separate connection.
     pub async fn table_counts(&self) -> Vec<(String, i64)> {
         const TABLES: &[&str] = &[
-            "connectors", "connections", "records", "record_stats", "runs", "run_gaps",
-            "run_events", "schedules", "attention", "settings", "connector_summary_evidence",
+            "connectors",
+            "connections",
+            "records",
+            "record_stats",
+            "runs",
+            "run_gaps",
+            "run_events",
+            "schedules",
+            "attention",
+            "settings",
+            "connector_summary_evidence",
         ];
         let mut counts = Vec::new();
         for table in TABLES {
             let sql = format!("SELECT COUNT(*) FROM {table}");
             let n: i64 = match self.backend {
                 Backend::Sqlite => {
-                    let mut conn = sqlx::SqliteConnection::connect(&self.database_url).await.unwrap();
+                    let mut conn = sqlx::SqliteConnection::connect(&self.database_url)
+                        .await
+                        .unwrap();
                     sqlx::query_scalar(&sql).fetch_one(&mut conn).await.unwrap()
                 }
                 Backend::Postgres => {
-                    let mut conn = sqlx::PgConnection::connect(&self.database_url).await.unwrap();
+                    let mut conn = sqlx::PgConnection::connect(&self.database_url)
+                        .await
+                        .unwrap();
                     sqlx::query_scalar(&sql).fetch_one(&mut conn).await.unwrap()
                 }
             };
@@ -197,9 +220,10 @@ impl TestApp {
             }
             TestDb::Postgres { admin_url, name } => {
                 if let Ok(mut conn) = sqlx::PgConnection::connect(&admin_url).await {
-                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-                        .execute(&mut conn)
-                        .await;
+                    let _ =
+                        sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                            .execute(&mut conn)
+                            .await;
                 }
             }
         }

@@ -54,7 +54,14 @@ async fn selector_resolves_exactly_as_specified(backend: Backend) {
     // Two connections share spotify: no guess, an empty list.
     assert!(scoped(&app, "spotify").await.is_empty());
     // Unknown, empty and absurd selectors: empty lists, never errors.
-    for selector in ["nope", "", &"x".repeat(5000), "' OR 1=1 --", "conn_%", "\u{1F600}"] {
+    for selector in [
+        "nope",
+        "",
+        &"x".repeat(5000),
+        "' OR 1=1 --",
+        "conn_%",
+        "\u{1F600}",
+    ] {
         assert!(scoped(&app, selector).await.is_empty(), "{selector:?}");
     }
 
@@ -63,7 +70,9 @@ async fn selector_resolves_exactly_as_specified(backend: Backend) {
         "connector_id": spotify_a, "display_name": "Confusing", "version": "1",
         "streams": [{"name": "s"}], "recommended_mode": "manual", "source_kind": "api"
     });
-    let (status, _) = app.send_json(Method::POST, "/_ref/manifests", manifest).await;
+    let (status, _) = app
+        .send_json(Method::POST, "/_ref/manifests", manifest)
+        .await;
     assert_eq!(status, 200);
     let confusing = app.create_connection(&spotify_a, None).await;
     let items = scoped(&app, &spotify_a).await;
@@ -72,7 +81,11 @@ async fn selector_resolves_exactly_as_specified(backend: Backend) {
     assert_ne!(items[0]["connection_id"], confusing.as_str());
 
     // Paging a scoped read makes no sense: 400.
-    let (status, body) = app.get_json(&format!("/_ref/connectors?connection={only_github}&limit=5")).await;
+    let (status, body) = app
+        .get_json(&format!(
+            "/_ref/connectors?connection={only_github}&limit=5"
+        ))
+        .await;
     assert_eq!(status, 400, "{body}");
     app.finish().await;
 }
@@ -83,12 +96,22 @@ async fn scoped_reads_write_nothing(backend: Backend) {
     // Settle the read model first so only the scoped reads are under test.
     app.get_json("/_ref/connectors").await;
     let before_counts = app.table_counts().await;
-    let before = app.console.store.read_evidence(&[id.clone()], app.clock_now()).await.unwrap();
+    let before = app
+        .console
+        .store
+        .read_evidence(&[id.clone()], app.clock_now())
+        .await
+        .unwrap();
     for selector in [id.as_str(), "gmail", "unknown-connector", "conn_new"] {
         scoped(&app, selector).await;
     }
     assert_eq!(app.table_counts().await, before_counts);
-    let after = app.console.store.read_evidence(&[id.clone()], app.clock_now()).await.unwrap();
+    let after = app
+        .console
+        .store
+        .read_evidence(&[id.clone()], app.clock_now())
+        .await
+        .unwrap();
     assert_eq!(before.rows, after.rows);
     app.finish().await;
 }
@@ -97,10 +120,20 @@ async fn verdict_turns_stale_when_only_time_passes(backend: Backend) {
     let app = spawn_app(backend).await;
     // bank-csv is manual with a 30-day window.
     let id = app.create_connection("bank-csv", Some("Checking")).await;
-    let (_, run) = app.send_json(Method::POST, &format!("/_ref/connections/{id}/runs"), Value::Null).await;
+    let (_, run) = app
+        .send_json(
+            Method::POST,
+            &format!("/_ref/connections/{id}/runs"),
+            Value::Null,
+        )
+        .await;
     let run_id = run["run_id"].as_str().unwrap();
     let (status, _) = app
-        .send_json(Method::POST, &format!("/_ref/runs/{run_id}/finish"), json!({"status": "succeeded"}))
+        .send_json(
+            Method::POST,
+            &format!("/_ref/runs/{run_id}/finish"),
+            json!({"status": "succeeded"}),
+        )
         .await;
     assert_eq!(status, 200);
 
@@ -109,11 +142,20 @@ async fn verdict_turns_stale_when_only_time_passes(backend: Backend) {
     assert_eq!(fresh["connection_health"]["state"], "healthy");
     assert_eq!(fresh["rendered_verdict"]["pill"]["tone"], "green");
     let stale_at = fresh["freshness"]["stale_at"].as_str().unwrap().to_owned();
-    let evidence_before = app.console.store.read_evidence(&[id.clone()], app.clock_now()).await.unwrap();
+    let evidence_before = app
+        .console
+        .store
+        .read_evidence(&[id.clone()], app.clock_now())
+        .await
+        .unwrap();
     let counts_before = app.table_counts().await;
 
     // Exactly at the window: still current. One second later: stale. No write in between.
-    app.clock.set(chrono::DateTime::parse_from_rfc3339(&stale_at).unwrap().into());
+    app.clock.set(
+        chrono::DateTime::parse_from_rfc3339(&stale_at)
+            .unwrap()
+            .into(),
+    );
     assert_eq!(scoped(&app, &id).await[0]["freshness"]["status"], "current");
     app.clock.advance(chrono::Duration::seconds(1));
     let stale = scoped(&app, &id).await.remove(0);
@@ -121,10 +163,22 @@ async fn verdict_turns_stale_when_only_time_passes(backend: Backend) {
     assert_ne!(stale["rendered_verdict"]["pill"]["tone"], "green");
     assert_eq!(stale["rendered_verdict"]["pill"]["label"], "Needs refresh");
     assert_eq!(stale["next_action"]["kind"], "refresh_now");
-    assert_eq!(unscoped_item(&app, &id).await, stale, "the list agrees with the scoped entry");
+    assert_eq!(
+        unscoped_item(&app, &id).await,
+        stale,
+        "the list agrees with the scoped entry"
+    );
 
-    let evidence_after = app.console.store.read_evidence(&[id.clone()], app.clock_now()).await.unwrap();
-    assert_eq!(evidence_before.rows, evidence_after.rows, "no evidence row changed");
+    let evidence_after = app
+        .console
+        .store
+        .read_evidence(&[id.clone()], app.clock_now())
+        .await
+        .unwrap();
+    assert_eq!(
+        evidence_before.rows, evidence_after.rows,
+        "no evidence row changed"
+    );
     assert_eq!(app.table_counts().await, counts_before);
     app.finish().await;
 }
@@ -178,7 +232,13 @@ async fn server_functions_and_json_routes_agree(backend: Backend) {
 async fn detail_and_diagnostics_are_exact_and_deep(backend: Backend) {
     let app = spawn_app(backend).await;
     let id = app.create_connection("github", None).await;
-    let (_, run) = app.send_json(Method::POST, &format!("/_ref/connections/{id}/runs"), Value::Null).await;
+    let (_, run) = app
+        .send_json(
+            Method::POST,
+            &format!("/_ref/connections/{id}/runs"),
+            Value::Null,
+        )
+        .await;
     let run_id = run["run_id"].as_str().unwrap();
     app.send_json(
         Method::POST,
@@ -196,15 +256,27 @@ async fn detail_and_diagnostics_are_exact_and_deep(backend: Backend) {
     assert_eq!(status, 200, "{detail}");
     assert_eq!(detail["summary"], unscoped_item(&app, &id).await);
     assert_eq!(detail["runs"][0]["run_id"], run_id);
-    assert_eq!(detail["failing_run"]["events"][0]["message"], "503 from the API");
+    assert_eq!(
+        detail["failing_run"]["events"][0]["message"],
+        "503 from the API"
+    );
 
-    let (status, diagnostics) = app.get_json(&format!("/_ref/connections/{id}/diagnostics")).await;
+    let (status, diagnostics) = app
+        .get_json(&format!("/_ref/connections/{id}/diagnostics"))
+        .await;
     assert_eq!(status, 200, "{diagnostics}");
     assert!(diagnostics["rule"]["health_rule"].as_u64().unwrap() > 0);
-    assert!(!diagnostics["rule"]["explanation"].as_str().unwrap().is_empty());
+    assert!(!diagnostics["rule"]["explanation"]
+        .as_str()
+        .unwrap()
+        .is_empty());
     assert_eq!(diagnostics["now"], json!(app.clock_now()));
 
-    for path in ["/_ref/connections/nope", "/_ref/connections/nope/diagnostics", "/_ref/runs/nope"] {
+    for path in [
+        "/_ref/connections/nope",
+        "/_ref/connections/nope/diagnostics",
+        "/_ref/runs/nope",
+    ] {
         let (status, body) = app.get_json(path).await;
         assert_eq!(status, 404, "{path}: {body}");
         assert_eq!(body["error"]["type"], "not_found_error");

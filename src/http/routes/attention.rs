@@ -49,5 +49,7 @@ pub async fn resolve_attention(
     State(state): State<AppState>,
     Path(attention_id): Path<String>,
 ) -> ApiResult<axum::Json<AttentionRow>> {
-    Ok(axum::Json(state.console.resolve_attention(&attention_id).await?))
+    Ok(axum::Json(
+        state.console.resolve_attention(&attention_id).await?,
+    ))
 }

@@ -109,7 +109,10 @@ pub async fn rename_connection(
     Path(connection_id): Path<String>,
     Json(body): Json<RenameConnection>,
 ) -> ApiResult<axum::Json<SummaryItem>> {
-    state.console.rename_connection(&connection_id, body).await?;
+    state
+        .console
+        .rename_connection(&connection_id, body)
+        .await?;
     Ok(axum::Json(state.console.summary(&connection_id).await?))
 }
 
@@ -131,7 +134,10 @@ pub async fn change_lifecycle(
     State(state): State<AppState>,
     Path((connection_id, action)): Path<(String, LifecycleAction)>,
 ) -> ApiResult<axum::Json<SummaryItem>> {
-    state.console.change_lifecycle(&connection_id, action).await?;
+    state
+        .console
+        .change_lifecycle(&connection_id, action)
+        .await?;
     Ok(axum::Json(state.console.summary(&connection_id).await?))
 }
 

@@ -89,13 +89,17 @@ pub async fn list_connectors(
         // Filters still apply to the scoped entry, so a filter never widens a scoped read.
         page.data.retain(|item| {
             params.status.is_none_or(|s| item.status == s)
-                && params.health.is_none_or(|h| item.connection_health.state == h)
+                && params
+                    .health
+                    .is_none_or(|h| item.connection_health.state == h)
         });
         return Ok(axum::Json(ListEnvelope::new(page, false)).into_response());
     }
     let paged = params.limit.is_some() || params.cursor.is_some();
     let request = ListRequest {
-        limit: params.limit.or(paged.then_some(state.console.settings.default_page)),
+        limit: params
+            .limit
+            .or(paged.then_some(state.console.settings.default_page)),
         cursor: params.cursor,
         status: params.status,
         health: params.health,

@@ -53,7 +53,10 @@ impl Modify for OwnerAuth {
 pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(connectors::list_connectors))
-        .routes(routes!(connectors::list_manifests, connectors::register_manifest))
+        .routes(routes!(
+            connectors::list_manifests,
+            connectors::register_manifest
+        ))
         .routes(routes!(connections::create_connection))
         .routes(routes!(
             connections::get_connection,
@@ -96,10 +99,17 @@ fn add_openapi_route(doc: &mut utoipa::openapi::OpenApi) {
     let operation = OperationBuilder::new()
         .operation_id(Some("openapi"))
         .summary(Some("This OpenAPI document"))
-        .response("200", ResponseBuilder::new().description("OpenAPI 3.1 JSON"))
-        .response("401", ResponseBuilder::new().description("No owner credentials"))
+        .response(
+            "200",
+            ResponseBuilder::new().description("OpenAPI 3.1 JSON"),
+        )
+        .response(
+            "401",
+            ResponseBuilder::new().description("No owner credentials"),
+        )
         .build();
-    doc.paths
-        .paths
-        .insert("/_ref/openapi.json".into(), PathItem::new(HttpMethod::Get, operation));
+    doc.paths.paths.insert(
+        "/_ref/openapi.json".into(),
+        PathItem::new(HttpMethod::Get, operation),
+    );
 }

@@ -52,7 +52,11 @@ impl From<IngestCounts> for IngestResult {
 
 fn parse_error(line: Option<usize>, e: serde_json::Error) -> ApiError {
     let at = line.map(|n| format!("line {n}: ")).unwrap_or_default();
-    let code = if e.is_data() { "invalid_record" } else { "malformed_json" };
+    let code = if e.is_data() {
+        "invalid_record"
+    } else {
+        "malformed_json"
+    };
     ApiError::new(
         if e.is_data() {
             StatusCode::UNPROCESSABLE_ENTITY
@@ -124,7 +128,10 @@ pub async fn ingest_records(
         .await
         .map_err(|_| too_large())?;
     let records = parse_batch(&content_type, &bytes)?;
-    let counts = state.console.ingest_records(&connection_id, records).await?;
+    let counts = state
+        .console
+        .ingest_records(&connection_id, records)
+        .await?;
     Ok(axum::Json(counts.into()))
 }
 
@@ -181,7 +188,11 @@ mod tests {
 
     #[test]
     fn unknown_fields_and_wrong_types_are_refused() {
-        let err = parse_batch("application/json", b"[{\"stream\":1,\"record_key\":\"a\",\"data\":1}]").unwrap_err();
+        let err = parse_batch(
+            "application/json",
+            b"[{\"stream\":1,\"record_key\":\"a\",\"data\":1}]",
+        )
+        .unwrap_err();
         assert_eq!(err.status(), StatusCode::UNPROCESSABLE_ENTITY);
         let err = parse_batch("text/plain", b"[]").unwrap_err();
         assert_eq!(err.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);

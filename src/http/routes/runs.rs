@@ -35,7 +35,10 @@ pub async fn start_run(
     State(state): State<AppState>,
     Path(connection_id): Path<String>,
 ) -> ApiResult<(StatusCode, axum::Json<RunStarted>)> {
-    let run = state.console.start_run(&connection_id, RunTrigger::Api).await?;
+    let run = state
+        .console
+        .start_run(&connection_id, RunTrigger::Api)
+        .await?;
     Ok((
         StatusCode::ACCEPTED,
         axum::Json(RunStarted {
