@@ -38,6 +38,8 @@ export default defineConfig({
     url: `${BASE_URL}/login`,
     timeout: 180_000,
     reuseExistingServer: false,
+    // The server stops cleanly on Ctrl-C; serve.mjs then removes the temporary database.
+    gracefulShutdown: { signal: 'SIGINT', timeout: 10_000 },
     stdout: 'pipe',
     stderr: 'pipe',
     env: {

@@ -50,6 +50,16 @@ pub fn LoginPage() -> impl IntoView {
                 }}
                 <form method="post" action="/login" class="stack">
                     <input type="hidden" name="return_to" value=return_to />
+                    // One owner, so no user name to type; this tells password managers whose
+                    // password it is.
+                    <input
+                        type="text"
+                        name="username"
+                        value="owner"
+                        autocomplete="username"
+                        readonly
+                        hidden
+                    />
                     <label for="password">"Password"</label>
                     <input
                         id="password"

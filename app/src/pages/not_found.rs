@@ -23,9 +23,6 @@ pub fn NotFound(
         <section class="not-found" data-testid="not-found">
             <h1>"Not found"</h1>
             <p>{format!("There is no {what} here. It may have been deleted, or the link is wrong.")}</p>
-            <p>
-                <a href="/">"← All connections"</a>
-            </p>
         </section>
     }
 }
@@ -35,6 +32,9 @@ pub fn NotFound(
 pub fn NotFoundPage() -> impl IntoView {
     view! {
         <Frame signed_in=true>
+            <p class="breadcrumb">
+                <a href="/">"← All connections"</a>
+            </p>
             <NotFound what="page" />
         </Frame>
     }
