@@ -99,7 +99,7 @@ async fn scoped_reads_write_nothing(backend: Backend) {
     let before = app
         .console
         .store
-        .read_evidence(&[id.clone()], app.clock_now())
+        .read_evidence(std::slice::from_ref(&id), app.clock_now())
         .await
         .unwrap();
     for selector in [id.as_str(), "gmail", "unknown-connector", "conn_new"] {
@@ -109,7 +109,7 @@ async fn scoped_reads_write_nothing(backend: Backend) {
     let after = app
         .console
         .store
-        .read_evidence(&[id.clone()], app.clock_now())
+        .read_evidence(std::slice::from_ref(&id), app.clock_now())
         .await
         .unwrap();
     assert_eq!(before.rows, after.rows);
@@ -145,7 +145,7 @@ async fn verdict_turns_stale_when_only_time_passes(backend: Backend) {
     let evidence_before = app
         .console
         .store
-        .read_evidence(&[id.clone()], app.clock_now())
+        .read_evidence(std::slice::from_ref(&id), app.clock_now())
         .await
         .unwrap();
     let counts_before = app.table_counts().await;
@@ -172,7 +172,7 @@ async fn verdict_turns_stale_when_only_time_passes(backend: Backend) {
     let evidence_after = app
         .console
         .store
-        .read_evidence(&[id.clone()], app.clock_now())
+        .read_evidence(std::slice::from_ref(&id), app.clock_now())
         .await
         .unwrap();
     assert_eq!(
