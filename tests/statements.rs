@@ -74,45 +74,6 @@ async fn statements_for(app: &TestApp, cookie: &str, path: &str) -> u64 {
     STATEMENTS.load(Ordering::SeqCst) - before
 }
 
-async fn grow_fleet(app: &TestApp, to: usize, ids: &mut Vec<String>) {
-    let store = app.console.store.clone();
-    let now = app.clock_now();
-    while ids.len() < to {
-        let batch = (to - ids.len()).min(64);
-        let created = futures::future::join_all((0..batch).map(|i| {
-            let store = store.clone();
-            async move {
-                let connector = ["spotify", "gmail", "github", "bank-csv"][i % 4];
-                store
-                    .create_connection(
-                        &NewConnection {
-                            connector_id: connector.to_owned(),
-                            display_name: None,
-                            status: ConnectionStatus::Active,
-                            maximum_staleness_seconds: None,
-                        },
-                        now,
-                    )
-                    .await
-                    .unwrap()
-                    .connection_id
-            }
-        }))
-        .await;
-        ids.extend(created);
-    }
-    // Settle: every row folded, so "no dirty rows" really means none.
-    while app
-        .console
-        .store
-        .fold_dirty(5000, now)
-        .await
-        .unwrap()
-        .folded
-        > 0
-    {}
-}
-
 /// Dirties each connection with a label it never had, so no rename is a no-op.
 async fn dirty(app: &TestApp, ids: &[String]) {
     static ROUND: AtomicU64 = AtomicU64::new(0);
@@ -185,7 +146,7 @@ async fn reads_issue_the_same_statements_at_every_fleet_size(backend: Backend) {
     let mut ids = Vec::new();
     let mut seen = Vec::new();
     for size in [10, 1_000, 10_000] {
-        grow_fleet(&app, size, &mut ids).await;
+        app.grow_fleet(size, &mut ids).await;
         let counts = measure(&app, &cookie, &ids).await;
         println!("{backend:?} N={size}: {counts:?}");
         assert!(

@@ -69,9 +69,10 @@ impl From<console_service::ServiceError> for ConsoleError {
                 entity: entity.to_owned(),
                 id,
             },
-            E::Invalid { message, .. } | E::Conflict { message, .. } | E::TooLarge { message } => {
-                ConsoleError::Invalid { message }
-            }
+            E::Malformed { message, .. }
+            | E::Invalid { message, .. }
+            | E::Conflict { message, .. }
+            | E::TooLarge { message } => ConsoleError::Invalid { message },
             E::Unauthenticated => ConsoleError::OwnerSessionRequired,
             E::Internal(detail) => {
                 tracing::error!(error = %detail, "console server function failed");

@@ -42,11 +42,12 @@ fn mac(key: &[u8]) -> Hmac<Sha256> {
 }
 
 fn bad_cursor() -> ServiceError {
-    ServiceError::invalid(
-        "invalid_cursor",
-        "cursor is not one this server issued for this query; start again without it",
-        Some("cursor"),
-    )
+    ServiceError::Malformed {
+        code: "invalid_cursor",
+        message: "cursor is not one this server issued for this query; start again without it"
+            .into(),
+        param: Some("cursor".into()),
+    }
 }
 
 impl Cursor {

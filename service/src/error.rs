@@ -5,6 +5,14 @@ use console_storage::StoreError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
+    /// Input that cannot be parsed or was tampered with (HTTP 400).
+    #[error("{message}")]
+    Malformed {
+        code: &'static str,
+        message: String,
+        param: Option<String>,
+    },
+    /// Well-formed input that breaks a rule (HTTP 422).
     #[error("{message}")]
     Invalid {
         code: &'static str,

@@ -94,6 +94,20 @@ impl ApiError {
 impl From<ServiceError> for ApiError {
     fn from(e: ServiceError) -> Self {
         match e {
+            ServiceError::Malformed {
+                code,
+                message,
+                param,
+            } => ApiError {
+                status: StatusCode::BAD_REQUEST,
+                body: ErrorBody {
+                    kind: "invalid_request_error",
+                    code: code.to_owned(),
+                    message,
+                    param,
+                    existing: None,
+                },
+            },
             ServiceError::Invalid {
                 code,
                 message,

@@ -173,6 +173,45 @@ impl TestApp {
         data
     }
 
+    /// Adds connections (straight through storage, concurrently) until there are `to`,
+    /// then folds everything so the fleet starts clean.
+    pub async fn grow_fleet(&self, to: usize, ids: &mut Vec<String>) {
+        use console_domain::model::ConnectionStatus;
+        use console_storage::NewConnection;
+        let now = self.clock_now();
+        while ids.len() < to {
+            let batch = (to - ids.len()).min(64);
+            let created = futures::future::join_all((0..batch).map(|i| {
+                let store = self.console.store.clone();
+                async move {
+                    let connector = ["spotify", "gmail", "github", "bank-csv"][i % 4];
+                    let new = NewConnection {
+                        connector_id: connector.to_owned(),
+                        display_name: None,
+                        status: ConnectionStatus::Active,
+                        maximum_staleness_seconds: None,
+                    };
+                    store
+                        .create_connection(&new, now)
+                        .await
+                        .unwrap()
+                        .connection_id
+                }
+            }))
+            .await;
+            ids.extend(created);
+        }
+        while self
+            .console
+            .store
+            .fold_dirty(5000, now)
+            .await
+            .unwrap()
+            .folded
+            > 0
+        {}
+    }
+
     /// Row counts of every table, read over a separate connection.
     pub async fn table_counts(&self) -> Vec<(String, i64)> {
         const TABLES: &[&str] = &[

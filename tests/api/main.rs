@@ -4,5 +4,6 @@
 mod helpers;
 
 mod auth;
+mod paging;
 mod read_model;
 mod writes;
