@@ -60,16 +60,33 @@ fn page(limit: Option<u32>) -> ListQuery {
     }
 }
 
-async fn count(h: &Harness, query: &ListQuery) -> (u64, usize) {
+async fn count_once(h: &Harness, query: &ListQuery) -> (u64, usize) {
     let before = STATEMENTS.load(Ordering::SeqCst);
-    let rows = h
-        .store
-        .read_evidence_page(query, t(6_000))
-        .await
-        .unwrap()
-        .rows
-        .len();
-    (STATEMENTS.load(Ordering::SeqCst) - before, rows)
+    let page = h.store.read_evidence_page(query, t(6_000)).await.unwrap();
+    (STATEMENTS.load(Ordering::SeqCst) - before, page.rows.len())
+}
+
+/// The fewest statements over three identical clean reads: a pool that happens to open a
+/// new connection mid-read logs that connection's set-up statements too, which is not the
+/// read's cost.
+async fn count(h: &Harness, query: &ListQuery) -> (u64, usize) {
+    let mut best = count_once(h, query).await;
+    for _ in 0..2 {
+        let next = count_once(h, query).await;
+        best.0 = best.0.min(next.0);
+    }
+    best
+}
+
+/// The same for a read that folds `n` freshly dirtied rows (dirtied again before each try).
+async fn count_dirty(h: &Harness, n: usize, label: &str) -> u64 {
+    let mut best = u64::MAX;
+    for round in 0..3 {
+        dirty_first_page(h, n, &format!("{label}{round}")).await;
+        best = best.min(count_once(h, &page(Some(50))).await.0);
+        assert!(h.dirty().await.is_empty(), "the read folded its dirty rows");
+    }
+    best
 }
 
 async fn dirty_first_page(h: &Harness, n: usize, label: &str) {
@@ -119,10 +136,8 @@ async fn counts_do_not_grow(h: Harness) {
         "full-list statements do not depend on fleet size"
     );
 
-    dirty_first_page(&h, 5, "five").await;
-    let (five_dirty, _) = count(&h, &page(Some(50))).await;
-    dirty_first_page(&h, 40, "forty").await;
-    let (forty_dirty, _) = count(&h, &page(Some(50))).await;
+    let five_dirty = count_dirty(&h, 5, "five").await;
+    let forty_dirty = count_dirty(&h, 40, "forty").await;
     assert_eq!(
         five_dirty, forty_dirty,
         "folding does not fan out per dirty row"
