@@ -57,6 +57,8 @@ pub struct Console {
     pub settings: Arc<ConsoleSettings>,
     /// Key for signing list cursors (tamper-evident, opaque).
     cursor_key: Arc<[u8]>,
+    /// What the read-model sweeper last did.
+    pub sweeper: Arc<background::SweeperMonitor>,
 }
 
 impl Console {
@@ -71,6 +73,7 @@ impl Console {
             clock,
             settings: Arc::new(settings),
             cursor_key: cursor_key.into(),
+            sweeper: Arc::default(),
         }
     }
 

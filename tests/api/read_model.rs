@@ -284,7 +284,37 @@ async fn detail_and_diagnostics_are_exact_and_deep(backend: Backend) {
     app.finish().await;
 }
 
+async fn sweeper_folds_and_reports_its_state(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let id = app.create_connection("spotify", None).await;
+    // Write straight through storage: the write routes answer with a (folded) summary.
+    app.console
+        .store
+        .update_connection(
+            &id,
+            &console_storage::ConnectionChange::Rename(Some("dirty".into())),
+            app.clock_now(),
+        )
+        .await
+        .unwrap();
+    app.clock.advance(chrono::Duration::seconds(30));
+    let (status, before) = app.get_json("/_ref/connector-summary/status").await;
+    assert_eq!(status, 200, "{before}");
+    assert_eq!(before["read_model"]["dirty"], 1, "{before}");
+    assert_eq!(before["oldest_dirty_age_seconds"], 30);
+
+    let folded = console_service::background::sweep_once(&app.console, 100).await;
+    assert_eq!(folded, 1);
+    let (_, after) = app.get_json("/_ref/connector-summary/status").await;
+    assert_eq!(after["read_model"]["dirty"], 0, "{after}");
+    assert!(after["oldest_dirty_age_seconds"].is_null());
+    assert_eq!(after["sweeper"]["last_folded"], 1);
+    assert_eq!(after["sweeper"]["last_sweep_at"], json!(app.clock_now()));
+    app.finish().await;
+}
+
 on_both_backends!(
+    sweeper_folds_and_reports_its_state,
     selector_resolves_exactly_as_specified,
     scoped_reads_write_nothing,
     verdict_turns_stale_when_only_time_passes,

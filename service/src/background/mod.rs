@@ -5,4 +5,4 @@ mod simulator;
 mod sweeper;
 
 pub use simulator::{spawn_simulator, SimulatorConfig};
-pub use sweeper::spawn_sweeper;
+pub use sweeper::{spawn_sweeper, sweep_once, SweeperMonitor, SweeperStatus};

@@ -2,13 +2,47 @@
 //! converge and reads rarely find dirty rows to fold.
 
 use crate::Console;
+use console_domain::Instant;
+use serde::Serialize;
+use std::sync::Mutex;
 use std::time::Duration;
 use tokio::task::JoinHandle;
+
+/// What the sweeper did last, for `/_ref/connector-summary/status`.
+#[derive(Clone, Debug, Default, Serialize, utoipa::ToSchema)]
+pub struct SweeperStatus {
+    pub running: bool,
+    pub interval_seconds: u64,
+    pub batch: u32,
+    pub last_sweep_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub last_folded: u64,
+    pub total_folded: u64,
+    pub last_error: Option<String>,
+}
+
+/// Shared between the sweeper task and the status route.
+#[derive(Debug, Default)]
+pub struct SweeperMonitor(Mutex<SweeperStatus>);
+
+impl SweeperMonitor {
+    pub fn snapshot(&self) -> SweeperStatus {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn update(&self, f: impl FnOnce(&mut SweeperStatus)) {
+        f(&mut self.0.lock().unwrap_or_else(|e| e.into_inner()));
+    }
+}
 
 /// Most batches one tick may fold before yielding to the next tick.
 const MAX_BATCHES_PER_TICK: u32 = 20;
 
 pub fn spawn_sweeper(console: Console, interval: Duration, batch: u32) -> JoinHandle<()> {
+    console.sweeper.update(|s| {
+        s.running = true;
+        s.interval_seconds = interval.as_secs();
+        s.batch = batch;
+    });
     tokio::spawn(async move {
         let mut ticker = tokio::time::interval(interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -22,6 +56,7 @@ pub fn spawn_sweeper(console: Console, interval: Duration, batch: u32) -> JoinHa
 /// One sweeper tick: fold until a batch comes back short or the tick's budget is spent.
 pub async fn sweep_once(console: &Console, batch: u32) -> u64 {
     let mut folded = 0;
+    let mut error = None;
     for _ in 0..MAX_BATCHES_PER_TICK {
         match console.store.fold_dirty(batch, console.now()).await {
             Ok(report) => {
@@ -32,9 +67,17 @@ pub async fn sweep_once(console: &Console, batch: u32) -> u64 {
             }
             Err(e) => {
                 tracing::warn!(error = %e, "sweeper fold failed; retrying next tick");
+                error = Some(e.to_string());
                 break;
             }
         }
     }
+    let at: Instant = console.now();
+    console.sweeper.update(|s| {
+        s.last_sweep_at = Some(at);
+        s.last_folded = folded;
+        s.total_folded += folded;
+        s.last_error = error;
+    });
     folded
 }

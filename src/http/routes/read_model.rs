@@ -4,9 +4,18 @@ use crate::http::error::{ApiResult, ErrorEnvelope};
 use crate::http::extract::Json;
 use crate::http::state::AppState;
 use axum::extract::State;
+use console_service::background::SweeperStatus;
 use console_storage::{ReadModelStatus, RebuildReport};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+
+#[derive(Debug, Serialize)]
+pub struct StatusBody {
+    read_model: ReadModelStatus,
+    /// Seconds since the oldest pending write, if any row is dirty.
+    oldest_dirty_age_seconds: Option<i64>,
+    sweeper: SweeperStatus,
+}
 
 /// Dirty rows, failures and the oldest pending write of the connector-summary read model.
 #[utoipa::path(
@@ -18,14 +27,21 @@ use utoipa::ToSchema;
         (status = 401, body = ErrorEnvelope),
     )
 )]
-pub async fn status(State(state): State<AppState>) -> ApiResult<axum::Json<ReadModelStatus>> {
-    let status = state
+pub async fn status(State(state): State<AppState>) -> ApiResult<axum::Json<StatusBody>> {
+    let read_model = state
         .console
         .store
         .read_model_status()
         .await
         .map_err(console_service::ServiceError::from)?;
-    Ok(axum::Json(status))
+    let now = state.console.now();
+    Ok(axum::Json(StatusBody {
+        oldest_dirty_age_seconds: read_model
+            .oldest_dirty_since
+            .map(|since| (now - since).num_seconds().max(0)),
+        read_model,
+        sweeper: state.console.sweeper.snapshot(),
+    }))
 }
 
 /// Rebuilds every evidence row from the source tables; idempotent. Reports what changed.
