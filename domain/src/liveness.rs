@@ -48,6 +48,7 @@ pub struct OpenRun {
 
 /// Per-connection run liveness.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum RunLiveness {
     /// No run is queued or running.
@@ -57,7 +58,7 @@ pub enum RunLiveness {
     /// A run is `running` but its last heartbeat is older than the lease.
     Stalled {
         run_id: String,
-        heartbeat_at: Instant,
+        heartbeat_at: chrono::DateTime<chrono::Utc>,
     },
 }
 

@@ -9,14 +9,13 @@ use console_domain::evidence::Evidence;
 use console_domain::liveness::Liveness;
 use console_domain::summary::SummaryItem;
 use console_domain::synthesis::{synthesize, RuleTrace};
-use console_domain::Instant;
 use console_storage::{AttentionRow, RunEvent, RunRow};
 use serde::Serialize;
 
 /// Largest page of run history.
 pub const MAX_RUNS_PAGE: u32 = 100;
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct ConnectionDetail {
     pub object: &'static str,
     /// The same item the list shows for this connection.
@@ -30,17 +29,17 @@ pub struct ConnectionDetail {
     pub attention: Vec<AttentionRow>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct RunWithEvents {
     pub run: RunRow,
     pub events: Vec<RunEvent>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct Diagnostics {
     pub object: &'static str,
     pub connection_id: String,
-    pub now: Instant,
+    pub now: chrono::DateTime<chrono::Utc>,
     /// The health rule that fired and why, in plain words.
     pub rule: RuleTrace,
     pub lease_seconds: i64,

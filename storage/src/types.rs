@@ -1,22 +1,23 @@
 //! Plain data crossing the storage boundary.
 
+use chrono::{DateTime, Utc};
 use console_domain::evidence::Evidence;
 use console_domain::liveness::OpenRun;
 use console_domain::model::{AttentionKind, ConnectionStatus, FailureReason, Gap, RunStatus};
-use console_domain::Instant;
 use serde::{Deserialize, Serialize};
 
 /// A connection as stored (source table, not evidence).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConnectionRow {
     pub connection_id: String,
     pub connector_id: String,
     pub display_name: Option<String>,
     pub status: ConnectionStatus,
     pub maximum_staleness_seconds: Option<i64>,
-    pub created_at: Instant,
-    pub updated_at: Instant,
-    pub revoked_at: Option<Instant>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -50,6 +51,7 @@ pub struct ScheduleInput {
 
 /// Why a run was started.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RunTrigger {
     Schedule,
@@ -58,14 +60,15 @@ pub enum RunTrigger {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RunRow {
     pub run_id: String,
     pub connection_id: String,
     pub status: RunStatus,
     pub trigger: RunTrigger,
-    pub started_at: Instant,
-    pub heartbeat_at: Option<Instant>,
-    pub finished_at: Option<Instant>,
+    pub started_at: DateTime<Utc>,
+    pub heartbeat_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
     pub failure_reason: Option<FailureReason>,
     pub records_written: i64,
     pub gaps: Vec<RunGap>,
@@ -73,11 +76,12 @@ pub struct RunRow {
 
 /// A gap as stored, with its recovery state.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RunGap {
     pub stream: String,
     pub reason: String,
     pub retryable: bool,
-    pub recovered_at: Option<Instant>,
+    pub recovered_at: Option<DateTime<Utc>>,
 }
 
 /// How a run ended. `status` must be terminal.
@@ -90,10 +94,11 @@ pub struct RunOutcome {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RunEvent {
     pub run_id: String,
     pub seq: i64,
-    pub at: Instant,
+    pub at: DateTime<Utc>,
     pub kind: String,
     pub message: String,
     pub stream: Option<String>,
@@ -107,13 +112,14 @@ pub struct NewRunEvent {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AttentionRow {
     pub attention_id: String,
     pub connection_id: String,
     pub kind: AttentionKind,
     pub message: Option<String>,
-    pub opened_at: Instant,
-    pub resolved_at: Option<Instant>,
+    pub opened_at: DateTime<Utc>,
+    pub resolved_at: Option<DateTime<Utc>>,
 }
 
 /// One record to ingest. `data` is stored as its canonical JSON text.
@@ -122,10 +128,11 @@ pub struct RecordInput {
     pub stream: String,
     pub record_key: String,
     pub data: serde_json::Value,
-    pub emitted_at: Option<Instant>,
+    pub emitted_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IngestCounts {
     pub inserted: u64,
     pub updated: u64,
@@ -144,7 +151,7 @@ pub struct RecordDeletion {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ListKey {
     pub connector_id: String,
-    pub created_at: Instant,
+    pub created_at: DateTime<Utc>,
     pub connection_id: String,
 }
 
@@ -201,6 +208,7 @@ pub struct FoldReport {
 
 /// What a rebuild changed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RebuildReport {
     pub examined: u64,
     pub created: u64,
@@ -212,11 +220,12 @@ pub struct RebuildReport {
 
 /// Read-model maintenance state for `/_ref/connector-summary/status`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReadModelStatus {
     pub rows: u64,
     pub dirty: u64,
     pub failed: u64,
-    pub oldest_dirty_since: Option<Instant>,
+    pub oldest_dirty_since: Option<DateTime<Utc>>,
 }
 
 /// Progress callback for long work (rebuild): (done, total).
@@ -248,9 +257,9 @@ impl PreparedFold {
 pub struct EvidenceMaintenance {
     pub connection_id: String,
     pub dirty: bool,
-    pub dirty_since: Option<Instant>,
+    pub dirty_since: Option<DateTime<Utc>>,
     pub write_seq: i64,
     pub folded_seq: i64,
-    pub computed_at: Option<Instant>,
+    pub computed_at: Option<DateTime<Utc>>,
     pub error: Option<String>,
 }

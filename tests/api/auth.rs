@@ -207,7 +207,34 @@ async fn cookie_writes_must_be_same_origin(backend: Backend) {
     app.finish().await;
 }
 
+async fn openapi_documents_every_route_with_its_errors(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (_, doc) = app.get_json("/_ref/openapi.json").await;
+    let schemas = doc["components"]["schemas"].as_object().expect("schemas");
+    let text = doc.to_string();
+    // Every $ref resolves to a component schema.
+    for reference in text.split("\"$ref\":\"#/components/schemas/").skip(1) {
+        let name = reference.split('"').next().unwrap();
+        assert!(schemas.contains_key(name), "dangling $ref {name}");
+    }
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let responses = operation["responses"].as_object().unwrap();
+            assert!(
+                responses.contains_key("401"),
+                "{method} {path} does not document 401"
+            );
+            assert!(
+                responses.keys().any(|code| code.starts_with('2')),
+                "{method} {path} documents no success"
+            );
+        }
+    }
+    app.finish().await;
+}
+
 on_both_backends!(
+    openapi_documents_every_route_with_its_errors,
     every_ref_route_answers_401_without_credentials,
     login_sets_a_hardened_session_and_logout_ends_it,
     return_to_only_accepts_local_paths,

@@ -16,7 +16,7 @@ use console_storage::AttentionRow;
     params(("connection_id" = String, Path)),
     request_body = OpenAttention,
     responses(
-        (status = 201, body = Object),
+        (status = 201, body = AttentionRow),
         (status = 400, body = ErrorEnvelope),
         (status = 401, body = ErrorEnvelope),
         (status = 404, body = ErrorEnvelope),
@@ -39,7 +39,7 @@ pub async fn open_attention(
     tag = "attention",
     params(("attention_id" = String, Path)),
     responses(
-        (status = 200, body = Object),
+        (status = 200, body = AttentionRow),
         (status = 401, body = ErrorEnvelope),
         (status = 404, body = ErrorEnvelope),
         (status = 409, description = "Already resolved", body = ErrorEnvelope),

@@ -49,7 +49,7 @@ pub struct DetailParams {
     tag = "connections",
     params(("connection_id" = String, Path), DetailParams),
     responses(
-        (status = 200, description = "Detail", body = Object),
+        (status = 200, description = "Detail", body = console_service::detail::ConnectionDetail),
         (status = 401, body = ErrorEnvelope),
         (status = 404, body = ErrorEnvelope),
     )
@@ -77,7 +77,7 @@ pub async fn get_connection(
     tag = "connections",
     params(("connection_id" = String, Path)),
     responses(
-        (status = 200, description = "Diagnostics", body = Object),
+        (status = 200, description = "Diagnostics", body = console_service::detail::Diagnostics),
         (status = 401, body = ErrorEnvelope),
         (status = 404, body = ErrorEnvelope),
     )

@@ -26,7 +26,13 @@ use utoipa_axum::routes;
                        /login or `Authorization: Bearer <owner token>`."
     ),
     modifiers(&OwnerAuth),
-    components(schemas(ErrorEnvelope)),
+    components(schemas(
+        ErrorEnvelope,
+        console_domain::model::LifecycleAction,
+        console_domain::model::ConnectionStatus,
+        console_domain::synthesis::HealthState,
+        connectors::ListOrderParam,
+    )),
     security(("owner_token" = []), ("owner_session" = []))
 )]
 struct ApiDoc;

@@ -9,7 +9,7 @@ use console_storage::{ReadModelStatus, RebuildReport};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct StatusBody {
     read_model: ReadModelStatus,
     /// Seconds since the oldest pending write, if any row is dirty.
@@ -23,7 +23,7 @@ pub struct StatusBody {
     path = "/_ref/connector-summary/status",
     tag = "read model",
     responses(
-        (status = 200, body = Object),
+        (status = 200, body = StatusBody),
         (status = 401, body = ErrorEnvelope),
     )
 )]
@@ -50,7 +50,7 @@ pub async fn status(State(state): State<AppState>) -> ApiResult<axum::Json<Statu
     path = "/_ref/connector-summary/rebuild",
     tag = "read model",
     responses(
-        (status = 200, body = Object),
+        (status = 200, body = RebuildReport),
         (status = 401, body = ErrorEnvelope),
     )
 )]

@@ -56,7 +56,7 @@ pub async fn start_run(
     tag = "runs",
     params(("run_id" = String, Path)),
     responses(
-        (status = 200, body = Object),
+        (status = 200, body = RunWithEvents),
         (status = 401, body = ErrorEnvelope),
         (status = 404, body = ErrorEnvelope),
     )
@@ -75,7 +75,7 @@ pub async fn get_run(
     tag = "runs",
     params(("run_id" = String, Path)),
     responses(
-        (status = 200, body = Object),
+        (status = 200, body = RunRow),
         (status = 401, body = ErrorEnvelope),
         (status = 404, body = ErrorEnvelope),
         (status = 409, description = "The run already finished", body = ErrorEnvelope),
@@ -96,7 +96,7 @@ pub async fn heartbeat_run(
     params(("run_id" = String, Path)),
     request_body = FinishRun,
     responses(
-        (status = 200, body = Object),
+        (status = 200, body = RunRow),
         (status = 400, body = ErrorEnvelope),
         (status = 401, body = ErrorEnvelope),
         (status = 404, body = ErrorEnvelope),
