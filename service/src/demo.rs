@@ -225,9 +225,9 @@ pub async fn seed(console: &Console) -> ServiceResult<SeedReport> {
                 .await?;
         }
 
-        // History is spaced at least half a day apart: months of it, without tens of
+        // History is spaced at least a day apart: months of it, without tens of
         // thousands of runs slowing the first start.
-        let history_spacing = Duration::hours(plan.every_hours.max(12));
+        let history_spacing = Duration::hours(plan.every_hours.max(24));
         let (history_end, spacing) = match plan.story {
             Story::ManualImport { days_ago } => {
                 (now - Duration::days(days_ago), Duration::days(30))
