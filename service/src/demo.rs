@@ -320,6 +320,8 @@ pub async fn seed(console: &Console) -> ServiceResult<SeedReport> {
             _ => {}
         }
     }
+    // Settle the read model as the sweeper would, so the demo opens with clean evidence.
+    while console.store.fold_dirty(1000, console.now()).await?.folded > 0 {}
     Ok(report)
 }
 
