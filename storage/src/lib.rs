@@ -3,7 +3,7 @@
 //!
 //! Every writing method marks the affected connections' evidence dirty in the same
 //! transaction (bumping their write sequence); reads fold the dirty rows they are about to
-//! return before answering. See `../shared/SPEC.md` §3 and `docs/read-model.md`.
+//! return before answering. See the product contract (SPEC §3) and this crate's README.
 //!
 //! The SQL is written once (`backend/shared/`) and compiled for each concrete backend; the
 //! few dialect differences live in `dialect.rs`.
@@ -16,6 +16,8 @@ pub mod error;
 mod evidence_row;
 mod open;
 pub mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod types;
 
 pub use backend::postgres::BackendStore as PgStore;
