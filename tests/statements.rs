@@ -7,9 +7,8 @@
 #[path = "api/helpers.rs"]
 mod helpers;
 
-use console_domain::model::ConnectionStatus;
-use console_storage::{ConnectionChange, NewConnection};
-use helpers::{spawn_app, Backend, TestApp, PASSWORD};
+use console_storage::ConnectionChange;
+use helpers::{spawn_app, Backend, TestApp};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Once;
 use tracing_subscriber::filter::Targets;
@@ -40,23 +39,6 @@ fn install_counter() {
         );
         tracing::subscriber::set_global_default(subscriber).expect("first subscriber");
     });
-}
-
-async fn session_cookie(app: &TestApp) -> String {
-    let response = app
-        .anon
-        .post(app.url("/login"))
-        .form(&[("password", PASSWORD), ("return_to", "/")])
-        .send()
-        .await
-        .unwrap();
-    response.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned()
 }
 
 /// Statements one cookie-authenticated GET issues, session lookup included.
@@ -142,7 +124,7 @@ async fn reads_issue_the_same_statements_at_every_fleet_size(backend: Backend) {
     let _serial = SERIAL.lock().await;
     install_counter();
     let app = spawn_app(backend).await;
-    let cookie = session_cookie(&app).await;
+    let cookie = app.session_cookie().await;
     let mut ids = Vec::new();
     let mut seen = Vec::new();
     for size in [10, 1_000, 10_000] {

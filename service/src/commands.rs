@@ -155,6 +155,17 @@ impl Console {
             })
     }
 
+    /// A run by id, or 404.
+    pub async fn run(&self, run_id: &str) -> ServiceResult<RunRow> {
+        self.store
+            .get_run(run_id)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound {
+                entity: "run",
+                id: run_id.to_owned(),
+            })
+    }
+
     async fn manifest_of(&self, connection: &ConnectionRow) -> ServiceResult<ConnectorManifest> {
         self.store
             .get_connector(&connection.connector_id)
@@ -386,14 +397,7 @@ impl Console {
                 ));
             }
         }
-        let run = self
-            .store
-            .get_run(run_id)
-            .await?
-            .ok_or_else(|| ServiceError::NotFound {
-                entity: "run",
-                id: run_id.to_owned(),
-            })?;
+        let run = self.run(run_id).await?;
         if !body.gaps.is_empty() {
             let connection = self.connection(&run.connection_id).await?;
             let manifest = self.manifest_of(&connection).await?;

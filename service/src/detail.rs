@@ -144,14 +144,7 @@ impl Console {
     }
 
     pub async fn run_with_events(&self, run_id: &str) -> ServiceResult<RunWithEvents> {
-        let run = self
-            .store
-            .get_run(run_id)
-            .await?
-            .ok_or_else(|| ServiceError::NotFound {
-                entity: "run",
-                id: run_id.to_owned(),
-            })?;
+        let run = self.run(run_id).await?;
         let events = self.store.run_events(run_id).await?;
         Ok(RunWithEvents { run, events })
     }

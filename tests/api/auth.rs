@@ -122,14 +122,11 @@ async fn login_sets_a_hardened_session_and_logout_ends_it(backend: Backend) {
     assert!(set_cookie.contains("SameSite=Lax"), "{set_cookie}");
     let cookie = set_cookie.split(';').next().unwrap().to_owned();
 
-    let list = app
-        .anon
-        .get(app.url("/_ref/connectors"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(list.status(), 200);
+    assert_eq!(
+        app.status_with_cookie(Method::GET, "/_ref/connectors", &cookie)
+            .await,
+        200
+    );
 
     // A second login issues a different session id (no fixation).
     let again = login(&app, PASSWORD, "/").await;

@@ -125,6 +125,41 @@ impl TestApp {
         format!("{}{}", self.base, path)
     }
 
+    /// Logs in through the form and returns the session cookie (`name=value`).
+    pub async fn session_cookie(&self) -> String {
+        let response = self
+            .anon
+            .post(self.url("/login"))
+            .form(&[("password", PASSWORD), ("return_to", "/")])
+            .send()
+            .await
+            .unwrap();
+        response.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// Status of a request carrying only the given cookie.
+    pub async fn status_with_cookie(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        cookie: &str,
+    ) -> u16 {
+        self.anon
+            .request(method, self.url(path))
+            .header("cookie", cookie)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+
     /// A request with the owner's bearer token.
     pub fn owner(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
         self.anon.request(method, self.url(path)).bearer_auth(TOKEN)

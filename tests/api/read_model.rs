@@ -1,7 +1,7 @@
 //! The summary surface: selector semantics, one projector everywhere, verdicts that move
 //! with time and never with a write.
 
-use crate::helpers::{spawn_app, Backend, TestApp, PASSWORD};
+use crate::helpers::{spawn_app, Backend, TestApp};
 use crate::on_both_backends;
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -187,23 +187,7 @@ async fn server_functions_and_json_routes_agree(backend: Backend) {
     let app = spawn_app(backend).await;
     app.create_connection("spotify", Some("Mine")).await;
     app.create_connection("bank-csv", None).await;
-    let login = app
-        .anon
-        .post(app.url("/login"))
-        .form(&[("password", PASSWORD), ("return_to", "/")])
-        .send()
-        .await
-        .unwrap();
-    let cookie = login
-        .headers()
-        .get("set-cookie")
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
+    let cookie = app.session_cookie().await;
     let from_fn: Value = app
         .anon
         .post(app.url("/api/list_connections"))
