@@ -101,6 +101,7 @@ pub struct Application {
     router: Router,
     pub console: Console,
     background: Vec<JoinHandle<()>>,
+    database: Database,
 }
 
 impl Application {
@@ -139,6 +140,7 @@ impl Application {
                 router,
                 console: opened.console,
                 background,
+                database: opened.database,
             },
             opened.generated,
         ))
@@ -149,12 +151,22 @@ impl Application {
     }
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.run_until(shutdown_signal()).await
+    }
+
+    /// Serves until `shutdown` completes, then stops the background tasks and closes the
+    /// database pool (a benchmark runs many applications in one process, one after another).
+    pub async fn run_until(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
         let result = axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown_signal())
+            .with_graceful_shutdown(shutdown)
             .await;
         for task in self.background {
             task.abort();
         }
+        self.database.close().await;
         result
     }
 }

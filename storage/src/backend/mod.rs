@@ -74,6 +74,12 @@ macro_rules! backend {
                 include!("shared/read_model/rebuild.rs");
             }
         }
+        /// Benchmark fixtures: generated source rows in big transactions.
+        #[cfg(feature = "testing")]
+        pub(crate) mod fixture {
+            use super::*;
+            include!("shared/fixture.rs");
+        }
         mod store_impl {
             use super::*;
             include!("shared/store_impl.rs");

@@ -1,0 +1,951 @@
+//! Fleet benchmark: the owner console at N = 100, 1,000, 10,000 (and 100,000 with
+//! `BENCH_MAX_N=100000`) connections, on SQLite and on Postgres, over real HTTP against the
+//! real `Application`.
+//!
+//! ```sh
+//! cargo bench --bench fleet                      # N up to 10,000, both backends (a few minutes)
+//! BENCH_MAX_N=100000 cargo bench --bench fleet   # adds N = 100,000 (10 M records; long)
+//! BENCH_BACKENDS=sqlite cargo bench --bench fleet
+//! ```
+//!
+//! Per backend and N, in a fresh database (a temp SQLite file, or a new Postgres database
+//! dropped afterwards): a deterministic fleet is written into the source tables
+//! (`console_storage::testing::load_fleet`), the evidence is built by the production rebuild
+//! (timed), and then the reads, renders, folds and ingest are timed. A table is printed and
+//! the figures are written to `bench-results/fleet-<unix time>.json` (and `fleet-latest.json`).
+//!
+//! This is a benchmark, not a test: it asserts only what makes its figures meaningful (the
+//! full list really holds N items, every row really folded).
+
+use chrono::TimeZone;
+use console_domain::clock::ManualClock;
+use console_storage::testing::{
+    load_fleet, set_dirty_marking, FleetSpec, TestBackend, TestDatabase,
+};
+use console_storage::{ConnectionChange, RecordInput};
+use owner_console::config::ServeConfig;
+use owner_console::startup::{leptos_options, Application};
+use serde::Serialize;
+use serde_json::{json, Value};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tracing_subscriber::layer::SubscriberExt;
+
+const PASSWORD: &str = "bench password, not a secret";
+const TOKEN: &str = "oc_bench_token_0123456789abcdef";
+
+// ---------------------------------------------------------------------------------------
+// Statement counting: sqlx reports every statement as a `sqlx::query` event. The layer is
+// interested only while COUNTING is set, so timed requests pay nothing for it (sqlx skips
+// formatting the statement when no subscriber wants the event).
+
+static COUNTING: AtomicBool = AtomicBool::new(false);
+static STATEMENTS: AtomicU64 = AtomicU64::new(0);
+
+struct CountStatements;
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for CountStatements {
+    fn register_callsite(
+        &self,
+        _: &'static tracing::Metadata<'static>,
+    ) -> tracing::subscriber::Interest {
+        // Decided per event (the flag changes at run time), never cached.
+        tracing::subscriber::Interest::sometimes()
+    }
+
+    fn enabled(
+        &self,
+        metadata: &tracing::Metadata<'_>,
+        _: tracing_subscriber::layer::Context<'_, S>,
+    ) -> bool {
+        COUNTING.load(Ordering::Relaxed) && metadata.target() == "sqlx::query"
+    }
+
+    fn on_event(&self, _: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        STATEMENTS.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Results
+
+#[derive(Clone, Debug, Serialize)]
+struct Figure {
+    backend: &'static str,
+    n: usize,
+    metric: String,
+    /// The headline value, in `unit`.
+    value: f64,
+    unit: &'static str,
+    reps: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    median_ms: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    p90_ms: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    min_ms: Option<f64>,
+    /// Storage statements of one such request (session lookup included).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    statements: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    note: Option<String>,
+}
+
+#[derive(Default)]
+struct Results(Vec<Figure>);
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1_000.0
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+impl Results {
+    /// A latency figure: median of `samples` (ms), with p90 and min.
+    fn latency(
+        &mut self,
+        backend: &'static str,
+        n: usize,
+        metric: &str,
+        mut samples: Vec<Duration>,
+        statements: Option<u64>,
+    ) {
+        samples.sort();
+        let median = percentile(&samples, 0.5);
+        let fig = Figure {
+            backend,
+            n,
+            metric: metric.to_owned(),
+            value: ms(median),
+            unit: "ms",
+            reps: samples.len(),
+            median_ms: Some(ms(median)),
+            p90_ms: Some(ms(percentile(&samples, 0.9))),
+            min_ms: Some(ms(samples[0])),
+            statements,
+            note: None,
+        };
+        println!(
+            "  {backend:8} N={n:<7} {metric:44} median {:>10.3} ms  p90 {:>10.3} ms  ({} reps{})",
+            ms(median),
+            fig.p90_ms.unwrap_or_default(),
+            fig.reps,
+            statements.map_or(String::new(), |s| format!(", {s} statements"))
+        );
+        self.0.push(fig);
+    }
+
+    fn value(
+        &mut self,
+        backend: &'static str,
+        n: usize,
+        metric: &str,
+        value: f64,
+        unit: &'static str,
+        note: Option<String>,
+    ) {
+        println!(
+            "  {backend:8} N={n:<7} {metric:44} {value:>14.1} {unit}{}",
+            note.as_deref()
+                .map_or(String::new(), |s| format!("  ({s})"))
+        );
+        self.0.push(Figure {
+            backend,
+            n,
+            metric: metric.to_owned(),
+            value,
+            unit,
+            reps: 1,
+            median_ms: None,
+            p90_ms: None,
+            min_ms: None,
+            statements: None,
+            note,
+        });
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The fleet under test: a database, the application serving it, and an HTTP client.
+
+struct Bench {
+    backend: &'static str,
+    n: usize,
+    base: String,
+    client: reqwest::Client,
+    cookie: String,
+    console: console_service::Console,
+    clock: ManualClock,
+    /// Connection ids in the list's stable order.
+    ids: Vec<String>,
+    /// First stream of each connection's connector (for ingest).
+    first_stream: Vec<String>,
+}
+
+/// 2026-03-01T12:00:00Z: every run of the benchmark sees the same verdicts.
+fn fleet_now() -> console_domain::Instant {
+    chrono::Utc
+        .with_ymd_and_hms(2026, 3, 1, 12, 0, 0)
+        .single()
+        .expect("valid instant")
+}
+
+impl Bench {
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// One GET with the bearer token (or the session cookie for pages); the body is read
+    /// chunk by chunk and only counted, so the client holds no copy of a large list.
+    async fn get(&self, path: &str, page: bool) -> (u16, usize) {
+        let request = self.client.get(self.url(path));
+        let request = if page {
+            request.header("cookie", &self.cookie)
+        } else {
+            request.bearer_auth(TOKEN)
+        };
+        let mut response = request.send().await.expect("request");
+        let status = response.status().as_u16();
+        let mut bytes = 0;
+        while let Some(chunk) = response.chunk().await.expect("body") {
+            bytes += chunk.len();
+        }
+        (status, bytes)
+    }
+
+    async fn get_json(&self, path: &str) -> Value {
+        let response = self
+            .client
+            .get(self.url(path))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status().as_u16(), 200, "{path}");
+        response.json().await.expect("json body")
+    }
+
+    /// Times `reps` GETs of `path()` after one untimed warm-up; `before` runs untimed
+    /// before each (to dirty rows). Counts the statements of one extra request.
+    async fn time_get<P, B, Fut>(
+        &self,
+        reps: usize,
+        page: bool,
+        mut path: P,
+        mut before: B,
+    ) -> (Vec<Duration>, u64)
+    where
+        P: FnMut(usize) -> String,
+        B: FnMut(usize) -> Fut,
+        Fut: std::future::Future<Output = ()>,
+    {
+        before(usize::MAX).await;
+        let (status, _) = self.get(&path(usize::MAX), page).await;
+        assert_eq!(status, 200, "{}", path(usize::MAX));
+        let mut samples = Vec::with_capacity(reps);
+        for rep in 0..reps {
+            before(rep).await;
+            let p = path(rep);
+            let started = Instant::now();
+            let (status, _) = self.get(&p, page).await;
+            samples.push(started.elapsed());
+            assert_eq!(status, 200, "{p}");
+        }
+        before(reps).await;
+        STATEMENTS.store(0, Ordering::SeqCst);
+        COUNTING.store(true, Ordering::SeqCst);
+        let _ = self.get(&path(reps), page).await;
+        COUNTING.store(false, Ordering::SeqCst);
+        (samples, STATEMENTS.load(Ordering::SeqCst))
+    }
+
+    /// Renames each connection to a label it never had: a real write seam, one dirty row each.
+    async fn dirty(&self, ids: &[String]) {
+        static ROUND: AtomicU64 = AtomicU64::new(0);
+        let label = format!("bench {}", ROUND.fetch_add(1, Ordering::SeqCst));
+        for id in ids {
+            self.console
+                .store
+                .update_connection(
+                    id,
+                    &ConnectionChange::Rename(Some(label.clone())),
+                    self.clock_now(),
+                )
+                .await
+                .expect("rename");
+        }
+    }
+
+    fn clock_now(&self) -> console_domain::Instant {
+        use console_domain::clock::Clock;
+        self.clock.now()
+    }
+
+    async fn fold_everything(&self) -> u64 {
+        let mut total = 0;
+        loop {
+            let report = self
+                .console
+                .store
+                .fold_dirty(5_000, self.clock_now())
+                .await
+                .expect("fold");
+            total += report.folded;
+            if report.folded == 0 && report.raced == 0 {
+                return total;
+            }
+        }
+    }
+}
+
+async fn login(client: &reqwest::Client, base: &str) -> String {
+    let response = client
+        .post(format!("{base}/login"))
+        .form(&[("password", PASSWORD), ("return_to", "/")])
+        .send()
+        .await
+        .expect("login");
+    response.headers()["set-cookie"]
+        .to_str()
+        .expect("cookie text")
+        .split(';')
+        .next()
+        .expect("cookie")
+        .to_owned()
+}
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.replace('_', "").parse().ok())
+        .unwrap_or(default)
+}
+
+/// Repetitions for a read whose cost grows with N: enough for a median, bounded in time.
+fn reps_for(n: usize, budget: usize, min: usize, max: usize) -> usize {
+    (budget / n.max(1)).clamp(min, max)
+}
+
+// ---------------------------------------------------------------------------------------
+// One backend at one N.
+
+async fn run_one(
+    backend: TestBackend,
+    n: usize,
+    largest: bool,
+    records_per_connection: usize,
+    results: &mut Results,
+) {
+    let name: &'static str = match backend {
+        TestBackend::Sqlite => "sqlite",
+        TestBackend::Postgres => "postgres",
+    };
+    println!("\n== {name}, N = {n} ==");
+    let db = TestDatabase::create(backend).await;
+    let now = fleet_now();
+
+    // Fixture: source rows in big transactions, then the production rebuild builds the
+    // evidence (timed: that is the rebuild figure).
+    let (store, database) = console_storage::open(db.url()).await.expect("open");
+    let spec = FleetSpec {
+        connections: n,
+        records_per_connection,
+        ..FleetSpec::default()
+    };
+    let started = Instant::now();
+    let fleet = load_fleet(&database, &spec, now).await.expect("load fleet");
+    results.value(
+        name,
+        n,
+        "fixture load (not a product figure)",
+        started.elapsed().as_secs_f64(),
+        "s",
+        Some(format!("{} runs, {} records", fleet.runs, fleet.records)),
+    );
+    let started = Instant::now();
+    let report = store
+        .rebuild_evidence(500, now, &|_, _| {})
+        .await
+        .expect("rebuild");
+    let secs = started.elapsed().as_secs_f64();
+    assert_eq!(report.created as usize, n, "the rebuild created every row");
+    results.value(
+        name,
+        n,
+        "rebuild from scratch (batches of 500)",
+        secs,
+        "s",
+        Some(format!("{} records", fleet.records)),
+    );
+    let started = Instant::now();
+    let report = store
+        .rebuild_evidence(500, now, &|_, _| {})
+        .await
+        .expect("rebuild");
+    assert_eq!(
+        report.changed + report.created,
+        0,
+        "a second rebuild changes nothing"
+    );
+    results.value(
+        name,
+        n,
+        "rebuild again (idempotent, nothing changes)",
+        started.elapsed().as_secs_f64(),
+        "s",
+        None,
+    );
+    database.close().await;
+    drop(store);
+
+    // The real application on a random port, with a fixed clock and an idle sweeper (the
+    // benchmark folds explicitly; a timer would race the figures).
+    let mut config = ServeConfig::new(db.url());
+    config.sweeper.interval = Duration::from_secs(3_600);
+    config.owner_password = Some(PASSWORD.to_owned());
+    config.owner_token = Some(TOKEN.to_owned());
+    let clock = ManualClock::new(now);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let (app, _) = Application::build(
+        config,
+        Arc::new(clock.clone()),
+        listener,
+        leptos_options().expect("leptos options"),
+    )
+    .await
+    .expect("application builds");
+    let base = format!("http://{}", app.local_addr().expect("address"));
+    let console = app.console.clone();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until(async {
+        let _ = stopped.await;
+    }));
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let cookie = login(&client, &base).await;
+
+    let mut bench = Bench {
+        backend: name,
+        n,
+        base,
+        client,
+        cookie,
+        console,
+        clock,
+        ids: Vec::new(),
+        first_stream: Vec::new(),
+    };
+    // The list really holds every connection (parsed once, untimed).
+    let all = bench.get_json("/_ref/connectors").await;
+    let items = all["data"].as_array().expect("data");
+    assert_eq!(items.len(), n, "the full list holds every connection");
+    bench.ids = items
+        .iter()
+        .map(|i| i["connection_id"].as_str().expect("id").to_owned())
+        .collect();
+    bench.first_stream = items
+        .iter()
+        .map(|i| {
+            i["streams"][0]["name"]
+                .as_str()
+                .unwrap_or("stream_0")
+                .to_owned()
+        })
+        .collect();
+    drop(all);
+
+    reads(&bench, results).await;
+    dirty_reads(&bench, results).await;
+    fold_throughput(&bench, results).await;
+    if largest {
+        memory(&bench, db.url(), results).await;
+    }
+    ingest(&bench, results).await;
+
+    let _ = stop.send(());
+    let _ = server.await;
+    db.remove().await;
+}
+
+/// Sample of ids spread over the whole fleet (deterministic).
+fn spread(ids: &[String], k: usize) -> Vec<String> {
+    let step = (ids.len() / k.max(1)).max(1);
+    ids.iter().step_by(step).take(k).cloned().collect()
+}
+
+async fn reads(b: &Bench, results: &mut Results) {
+    let (name, n) = (b.backend, b.n);
+    let noop = |_: usize| async {};
+    let reps = reps_for(n, 200_000, 3, 20);
+    let (s, st) = b
+        .time_get(reps, false, |_| "/_ref/connectors".into(), noop)
+        .await;
+    let median = {
+        let mut v = s.clone();
+        v.sort();
+        percentile(&v, 0.5)
+    };
+    results.latency(name, n, "GET /_ref/connectors (full list)", s, Some(st));
+    results.value(
+        name,
+        n,
+        "full list throughput",
+        n as f64 / median.as_secs_f64(),
+        "items/s",
+        None,
+    );
+
+    let (s, st) = b
+        .time_get(50, false, |_| "/_ref/connectors?limit=100".into(), noop)
+        .await;
+    results.latency(name, n, "GET /_ref/connectors?limit=100", s, Some(st));
+    let (s, st) = b
+        .time_get(
+            50,
+            false,
+            |_| "/_ref/connectors?limit=100&order=needs_you_first".into(),
+            noop,
+        )
+        .await;
+    results.latency(name, n, "GET ?limit=100&order=needs_you_first", s, Some(st));
+
+    let targets = spread(&b.ids, 100);
+    let (s, st) = b
+        .time_get(
+            targets.len(),
+            false,
+            |i| format!("/_ref/connectors?connection={}", targets[i % targets.len()]),
+            noop,
+        )
+        .await;
+    results.latency(name, n, "GET ?connection= (scoped)", s, Some(st));
+    let (s, st) = b
+        .time_get(
+            targets.len(),
+            false,
+            |i| format!("/_ref/connections/{}", targets[i % targets.len()]),
+            noop,
+        )
+        .await;
+    results.latency(name, n, "GET /_ref/connections/{id} (detail)", s, Some(st));
+
+    let reps = reps_for(n, 20_000, 1, 20);
+    let (s, st) = b.time_get(reps, true, |_| "/".into(), noop).await;
+    results.latency(name, n, "render / (console list page)", s, Some(st));
+    let (s, st) = b
+        .time_get(
+            50,
+            true,
+            |i| format!("/connections/{}", targets[i % targets.len()]),
+            noop,
+        )
+        .await;
+    results.latency(name, n, "render /connections/{id}", s, Some(st));
+}
+
+async fn dirty_reads(b: &Bench, results: &mut Results) {
+    let (name, n) = (b.backend, b.n);
+    // 1% of the fleet, spread evenly over the stable order: every page of 100 holds one.
+    let one_percent: Vec<String> = b.ids.iter().step_by(100).cloned().collect();
+
+    let reps = reps_for(n, 100_000, 3, 10);
+    let (s, st) = b
+        .time_get(
+            reps,
+            false,
+            |_| "/_ref/connectors".into(),
+            |_| b.dirty(&one_percent),
+        )
+        .await;
+    results.latency(
+        name,
+        n,
+        "GET /_ref/connectors, 1% dirty (lazy fold)",
+        s,
+        Some(st),
+    );
+
+    // Pages: the 1% stays dirty elsewhere; the page's own dirty row is re-dirtied each time.
+    b.dirty(&one_percent).await;
+    let first = vec![b.ids[0].clone()];
+    let (s, st) = b
+        .time_get(
+            50,
+            false,
+            |_| "/_ref/connectors?limit=100".into(),
+            |_| b.dirty(&first),
+        )
+        .await;
+    results.latency(name, n, "GET ?limit=100, 1 of 100 dirty", s, Some(st));
+
+    // Scoped and detail: the target itself is dirty (the worst case of a 1%-dirty fleet).
+    let targets = spread(&b.ids, 50);
+    let t = &targets;
+    let (s, st) = b
+        .time_get(
+            targets.len(),
+            false,
+            |i| format!("/_ref/connectors?connection={}", t[i % t.len()]),
+            |i| async move { b.dirty(&[t[i % t.len()].clone()]).await },
+        )
+        .await;
+    results.latency(name, n, "GET ?connection=, target dirty", s, Some(st));
+    let (s, st) = b
+        .time_get(
+            targets.len(),
+            false,
+            |i| format!("/_ref/connections/{}", t[i % t.len()]),
+            |i| async move { b.dirty(&[t[i % t.len()].clone()]).await },
+        )
+        .await;
+    results.latency(
+        name,
+        n,
+        "GET /_ref/connections/{id}, target dirty",
+        s,
+        Some(st),
+    );
+    b.fold_everything().await;
+}
+
+async fn fold_throughput(b: &Bench, results: &mut Results) {
+    let (name, n) = (b.backend, b.n);
+    // A manifest change is the production seam that dirties every connection of a connector.
+    let store = &b.console.store;
+    let started = Instant::now();
+    for mut manifest in store.list_connectors().await.expect("connectors") {
+        if !manifest.connector_id.starts_with("fleet-") {
+            continue;
+        }
+        manifest.version = format!("{}-changed", manifest.version);
+        store
+            .upsert_connector(&manifest, b.clock_now())
+            .await
+            .expect("manifest change");
+    }
+    results.value(
+        name,
+        n,
+        "manifest changes dirtying every row",
+        ms(started.elapsed()),
+        "ms",
+        None,
+    );
+    let dirty = store.read_model_status().await.expect("status").dirty;
+    assert_eq!(dirty as usize, n, "every row is dirty");
+    let started = Instant::now();
+    let mut folded = 0;
+    loop {
+        // The sweeper's default batch.
+        let report = store.fold_dirty(500, b.clock_now()).await.expect("fold");
+        folded += report.folded;
+        if report.folded == 0 && report.raced == 0 {
+            break;
+        }
+    }
+    let secs = started.elapsed().as_secs_f64();
+    assert_eq!(folded as usize, n, "every dirty row folded");
+    results.value(
+        name,
+        n,
+        "fold throughput (batches of 500)",
+        folded as f64 / secs,
+        "rows/s",
+        Some(format!("{folded} rows in {secs:.2} s")),
+    );
+}
+
+/// Ingest throughput in batches of 1,000 new records, with dirty marking and without it
+/// (the storage-level `testing` switch skips exactly the marking: the sequence bump and the
+/// evidence upsert). The two modes alternate in small rounds so drift hits both alike.
+async fn ingest(b: &Bench, results: &mut Results) {
+    let (name, n) = (b.backend, b.n);
+    const BATCH: usize = 1_000;
+    const ROUNDS: usize = 10;
+    const PER_ROUND: usize = 4;
+    let targets: Vec<usize> = (0..b.ids.len())
+        .step_by((b.ids.len() / 64).max(1))
+        .collect();
+    let mut spent = [Duration::ZERO; 2];
+    let mut counter = 0usize;
+    for round in 0..ROUNDS {
+        for (mode, marking) in [(0usize, true), (1, false)] {
+            set_dirty_marking(marking);
+            for _ in 0..PER_ROUND {
+                let t = targets[counter % targets.len()];
+                counter += 1;
+                let batch: Vec<RecordInput> = (0..BATCH)
+                    .map(|k| RecordInput {
+                        stream: b.first_stream[t].clone(),
+                        record_key: format!("ingest-{round}-{counter}-{k}"),
+                        data: json!({"id": k, "title": format!("Ingested item {k}"),
+                                     "value": (k * 7919) % 10_000, "tags": ["bench"]}),
+                        emitted_at: None,
+                    })
+                    .collect();
+                let started = Instant::now();
+                let counts = b
+                    .console
+                    .store
+                    .ingest_records(&b.ids[t], &batch, b.clock_now())
+                    .await
+                    .expect("ingest");
+                spent[mode] += started.elapsed();
+                assert_eq!(counts.inserted as usize, BATCH);
+            }
+        }
+    }
+    set_dirty_marking(true);
+    let records = (ROUNDS * PER_ROUND * BATCH) as f64;
+    let with = records / spent[0].as_secs_f64();
+    let without = records / spent[1].as_secs_f64();
+    results.value(
+        name,
+        n,
+        "ingest, batches of 1,000, dirty marking on",
+        with,
+        "records/s",
+        None,
+    );
+    results.value(
+        name,
+        n,
+        "ingest, batches of 1,000, marking off",
+        without,
+        "records/s",
+        None,
+    );
+    results.value(
+        name,
+        n,
+        "dirty marking cost (time with / without - 1)",
+        (spent[0].as_secs_f64() / spent[1].as_secs_f64() - 1.0) * 100.0,
+        "%",
+        None,
+    );
+}
+
+fn proc_status_kb(pid: u32, field: &str) -> Option<u64> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    text.lines()
+        .find(|l| l.starts_with(field))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+/// Peak memory growth of a separate server process (the real `owner-console serve` binary)
+/// while it answers one unscoped full list: RSS before, then the high-water mark reset
+/// (`/proc/PID/clear_refs` 5) and read after the response.
+async fn memory(b: &Bench, url: &str, results: &mut Results) {
+    let (name, n) = (b.backend, b.n);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_owner-console"))
+        .args(["serve", "--database-url", url])
+        .env("LEPTOS_SITE_ADDR", &addr)
+        .env("OWNER_PASSWORD", PASSWORD)
+        .env("OWNER_TOKEN", TOKEN)
+        .env("RUST_LOG", "warn")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn the server binary");
+    let pid = child.id();
+    let base = format!("http://{addr}");
+    let probe = Bench {
+        base,
+        backend: b.backend,
+        n: b.n,
+        client: b.client.clone(),
+        cookie: String::new(),
+        console: b.console.clone(),
+        clock: b.clock.clone(),
+        ids: Vec::new(),
+        first_stream: Vec::new(),
+    };
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let ready = probe
+            .client
+            .get(probe.url("/_ref/connectors?limit=1"))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .map(|r| r.status().as_u16() == 200)
+            .unwrap_or(false);
+        if ready {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the server binary did not start");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Warm the pools and lazy statics with a page read first.
+    let _ = probe.get("/_ref/connectors?limit=100", false).await;
+    let rss_before = proc_status_kb(pid, "VmRSS:").unwrap_or(0);
+    let _ = std::fs::write(format!("/proc/{pid}/clear_refs"), "5");
+    let started = Instant::now();
+    let (status, bytes) = probe.get("/_ref/connectors", false).await;
+    let elapsed = started.elapsed();
+    assert_eq!(status, 200);
+    let hwm = proc_status_kb(pid, "VmHWM:").unwrap_or(0);
+    let _ = child.kill();
+    let _ = child.wait();
+    results.value(
+        name,
+        n,
+        "server peak RSS growth, full list (separate process)",
+        hwm.saturating_sub(rss_before) as f64 / 1024.0,
+        "MiB",
+        Some(format!(
+            "RSS before {:.1} MiB, peak {:.1} MiB, body {:.1} MiB in {:.0} ms",
+            rss_before as f64 / 1024.0,
+            hwm as f64 / 1024.0,
+            bytes as f64 / 1_048_576.0,
+            ms(elapsed)
+        )),
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+
+fn print_summary(results: &Results, sizes: &[usize]) -> Vec<Value> {
+    println!("\n== Summary (median ms or the unit shown) ==");
+    let mut metrics: Vec<(&'static str, String, &'static str)> = Vec::new();
+    for f in &results.0 {
+        let key = (f.backend, f.metric.clone(), f.unit);
+        if !metrics.contains(&key) {
+            metrics.push(key);
+        }
+    }
+    let header: Vec<String> = sizes.iter().map(|n| format!("N={n}")).collect();
+    println!(
+        "{:10} {:54} {:>8} {}",
+        "backend",
+        "metric",
+        "unit",
+        header
+            .iter()
+            .map(|h| format!("{h:>14}"))
+            .collect::<String>()
+    );
+    let mut ratios = Vec::new();
+    for (backend, metric, unit) in &metrics {
+        let values: Vec<Option<f64>> = sizes
+            .iter()
+            .map(|n| {
+                results
+                    .0
+                    .iter()
+                    .find(|f| f.backend == *backend && f.metric == *metric && f.n == *n)
+                    .map(|f| f.value)
+            })
+            .collect();
+        let cells: String = values
+            .iter()
+            .map(|v| match v {
+                Some(v) => format!("{v:>14.3}"),
+                None => format!("{:>14}", "-"),
+            })
+            .collect();
+        println!("{backend:10} {metric:54} {unit:>8} {cells}");
+        // Cost growth between consecutive sizes (and against N = 1,000) for latencies.
+        if *unit == "ms" {
+            for w in 1..sizes.len() {
+                if let (Some(a), Some(b)) = (values[w - 1], values[w]) {
+                    ratios.push(json!({
+                        "backend": backend, "metric": metric,
+                        "from_n": sizes[w - 1], "to_n": sizes[w], "ratio": b / a,
+                    }));
+                }
+            }
+        }
+    }
+    println!("\n== Cost growth (latency at N / latency at the previous N; N is x10 each step) ==");
+    for r in &ratios {
+        println!(
+            "{:10} {:54} {:>7} -> {:<7} x{:.2}",
+            r["backend"].as_str().unwrap_or(""),
+            r["metric"].as_str().unwrap_or(""),
+            r["from_n"],
+            r["to_n"],
+            r["ratio"].as_f64().unwrap_or(0.0)
+        );
+    }
+    ratios
+}
+
+fn main() {
+    // 2 worker threads: the machine the targets are stated for has 2 cores.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let subscriber = tracing_subscriber::registry().with(CountStatements);
+    tracing::subscriber::set_global_default(subscriber).expect("first subscriber");
+
+    let max_n = env_usize("BENCH_MAX_N", 10_000);
+    let records = env_usize("BENCH_RECORDS", 100);
+    let sizes: Vec<usize> = [100, 1_000, 10_000, 100_000]
+        .into_iter()
+        .filter(|n| *n <= max_n)
+        .collect();
+    let backends: Vec<TestBackend> = std::env::var("BENCH_BACKENDS")
+        .unwrap_or_else(|_| "sqlite,postgres".to_owned())
+        .split(',')
+        .filter_map(|b| match b.trim() {
+            "sqlite" => Some(TestBackend::Sqlite),
+            "postgres" => Some(TestBackend::Postgres),
+            _ => None,
+        })
+        .collect();
+    println!(
+        "fleet benchmark: N in {sizes:?}, {records} records per connection, backends {backends:?}"
+    );
+    let mut results = Results::default();
+    let started = Instant::now();
+    runtime.block_on(async {
+        for backend in &backends {
+            for (i, n) in sizes.iter().enumerate() {
+                run_one(*backend, *n, i + 1 == sizes.len(), records, &mut results).await;
+            }
+        }
+    });
+    let ratios = print_summary(&results, &sizes);
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("bench-results");
+    let _ = std::fs::create_dir_all(&dir);
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let doc = json!({
+        "benchmark": "fleet",
+        "command": "cargo bench --bench fleet",
+        "unix_time": stamp,
+        "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
+        "sizes": sizes,
+        "records_per_connection": records,
+        "elapsed_seconds": started.elapsed().as_secs_f64(),
+        "figures": results.0,
+        "cost_growth": ratios,
+    });
+    let text = serde_json::to_string_pretty(&doc).expect("json");
+    let path = dir.join(format!("fleet-{stamp}.json"));
+    std::fs::write(&path, &text).expect("write results");
+    std::fs::write(dir.join("fleet-latest.json"), &text).expect("write results");
+    println!("\nwrote {}", path.display());
+}
