@@ -13,7 +13,10 @@ use console_domain::summary::SummaryItem;
 use console_domain::synthesis::HealthState;
 use console_domain::Instant;
 use console_storage::{EvidencePage, ListOrder, ListQuery};
+use futures::stream::BoxStream;
+use futures::StreamExt as _;
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 
 /// The list envelope's `runtime` object.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -44,21 +47,26 @@ pub struct ListPage {
     pub next_cursor: Option<String>,
 }
 
+/// The unpaged list as a stream of summary items (see [`Console::list_stream`]).
+pub struct ListStream {
+    /// The envelope's runtime object, read before the first item.
+    pub runtime: RuntimeStatus,
+    pub items: BoxStream<'static, ServiceResult<SummaryItem>>,
+}
+
 /// Everything synthesis needs to know about the world outside the evidence, read once per
 /// request (one statement for the runtime, one for the open runs of the page).
 pub struct Observation {
     pub now: Instant,
     pub runtime: RuntimeLiveness,
-    open_runs: Vec<OpenRun>,
+    /// Open runs by connection: one lookup per row, however many rows and runs.
+    open_runs: HashMap<String, OpenRun>,
     lease_seconds: i64,
 }
 
 impl Observation {
     pub fn liveness_for(&self, connection_id: &str) -> Liveness {
-        let run = self
-            .open_runs
-            .iter()
-            .find(|r| r.connection_id == connection_id);
+        let run = self.open_runs.get(connection_id);
         Liveness {
             runtime_up: self.runtime.up,
             run: RunLiveness::classify(run, self.now, self.lease_seconds),
@@ -90,13 +98,61 @@ impl Console {
         ))
     }
 
-    async fn observe(&self, page: &EvidencePage, now: Instant) -> ServiceResult<Observation> {
+    async fn observe(&self, open_runs: &[OpenRun], now: Instant) -> ServiceResult<Observation> {
         Ok(Observation {
             now,
             runtime: self.runtime_liveness(now).await?,
-            open_runs: page.open_runs.clone(),
+            open_runs: open_runs
+                .iter()
+                .map(|r| (r.connection_id.clone(), r.clone()))
+                .collect(),
             lease_seconds: self.settings.lease_seconds,
         })
+    }
+
+    /// The unpaged `GET /_ref/connectors` as a stream: the same validation, storage query
+    /// and per-connection projection as [`Console::list`], but items are projected one by
+    /// one while storage streams the rows, so memory does not grow with the fleet. Paged
+    /// requests (`limit` or `cursor`) go through [`Console::list`].
+    pub async fn list_stream(&self, request: &ListRequest) -> ServiceResult<ListStream> {
+        if request.limit.is_some() || request.cursor.is_some() {
+            return Err(ServiceError::invalid(
+                "paged_stream",
+                "a streamed list has no limit or cursor",
+                Some("limit"),
+            ));
+        }
+        let now = self.now();
+        let query = ListQuery {
+            limit: None,
+            after: None,
+            status: request.status,
+            order: if request.needs_you_first {
+                ListOrder::NeedsYouFirst
+            } else {
+                ListOrder::Stable
+            },
+        };
+        let stream = self.store.stream_evidence(&query, now).await?;
+        let observation = self.observe(&stream.open_runs, now).await?;
+        let runtime = runtime_status(&observation.runtime);
+        let health = request.health;
+        let items = stream
+            .rows
+            .filter_map(move |row| {
+                let item = match row {
+                    Ok(evidence) => {
+                        let item = observation.project(&evidence);
+                        health
+                            .is_none_or(|h| item.connection_health.state == h)
+                            .then_some(Ok(item))
+                    }
+                    Err(e) => Some(Err(ServiceError::from(e))),
+                };
+                std::future::ready(item)
+            })
+            .boxed();
+        Ok(ListStream { runtime, items })
     }
 
     /// `GET /_ref/connectors` without a selector, and the console list.
@@ -124,7 +180,7 @@ impl Console {
             },
         };
         let page = self.store.read_evidence_page(&query, now).await?;
-        let observation = self.observe(&page, now).await?;
+        let observation = self.observe(&page.open_runs, now).await?;
         let data = page
             .rows
             .iter()
@@ -163,7 +219,7 @@ impl Console {
                 next: None,
             },
         };
-        let observation = self.observe(&page, now).await?;
+        let observation = self.observe(&page.open_runs, now).await?;
         Ok(ListPage {
             data: page.rows.iter().map(|e| observation.project(e)).collect(),
             runtime: runtime_status(&observation.runtime),
@@ -179,7 +235,7 @@ impl Console {
             .store
             .read_evidence(&[connection_id.to_owned()], now)
             .await?;
-        let observation = self.observe(&page, now).await?;
+        let observation = self.observe(&page.open_runs, now).await?;
         page.rows
             .first()
             .map(|e| observation.project(e))

@@ -18,6 +18,10 @@ pub(crate) trait Dialect {
     const LOCK_WAIT: &'static str;
     /// Takes the next value of the global write sequence; returns one BIGINT column.
     const NEXT_SEQ: &'static str;
+    /// An inner join that keeps the written order: SQLite's `CROSS JOIN` (its documented way
+    /// to pin the outer loop, needed where it misjudges a JSON row set's size), a plain
+    /// `JOIN` on Postgres (whose planner sees the row set's size).
+    const JOIN_IN_ORDER: &'static str;
 
     /// How a set of ids is bound.
     type Ids;
@@ -40,6 +44,7 @@ impl Dialect for Sqlite {
     const LOCK_WAIT: &'static str = "";
     const NEXT_SEQ: &'static str =
         "UPDATE evidence_write_seq SET value = value + 1 WHERE id = 1 RETURNING value";
+    const JOIN_IN_ORDER: &'static str = "CROSS JOIN";
 
     type Ids = String;
 
@@ -67,6 +72,7 @@ impl Dialect for Postgres {
     const LOCK_SKIP_LOCKED: &'static str = " FOR UPDATE SKIP LOCKED";
     const LOCK_WAIT: &'static str = " FOR UPDATE";
     const NEXT_SEQ: &'static str = "SELECT nextval('evidence_write_seq')";
+    const JOIN_IN_ORDER: &'static str = "JOIN";
 
     type Ids = Vec<String>;
 

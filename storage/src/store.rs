@@ -131,6 +131,13 @@ pub trait Store: Send + Sync + 'static {
         query: &ListQuery,
         now: Instant,
     ) -> StoreResult<EvidencePage>;
+    /// Every evidence row `query` selects (its `limit` is ignored), streamed in list order:
+    /// the unpaged full list. The dirty rows among them are first folded with the page fold's
+    /// set-based statements (one more statement finds them), then one statement streams the
+    /// rows, so the stream reflects every write committed before the call while memory stays
+    /// flat however large the fleet. Also reads every open run (one statement).
+    async fn stream_evidence(&self, query: &ListQuery, now: Instant)
+        -> StoreResult<EvidenceStream>;
     /// Candidates for a `?connection=` selector. Never writes.
     async fn selector_candidates(&self, selector: &str) -> StoreResult<SelectorCandidates>;
     /// Evidence of exactly these connections, folded first (scoped list entry).

@@ -263,3 +263,20 @@ pub struct EvidenceMaintenance {
     pub computed_at: Option<DateTime<Utc>>,
     pub error: Option<String>,
 }
+
+/// The whole list as a stream of evidence rows (the unpaged `GET /_ref/connectors`): the
+/// rows arrive in list order while the storage statement runs, so memory does not grow with
+/// the fleet. Dropping the stream stops the statement.
+pub struct EvidenceStream {
+    /// Every open (queued/running) run, read once before the rows, for liveness.
+    pub open_runs: Vec<OpenRun>,
+    pub rows: futures::stream::BoxStream<'static, crate::error::StoreResult<Evidence>>,
+}
+
+impl std::fmt::Debug for EvidenceStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EvidenceStream")
+            .field("open_runs", &self.open_runs.len())
+            .finish_non_exhaustive()
+    }
+}

@@ -6,10 +6,12 @@ use crate::http::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
 use console_domain::model::{ConnectionStatus, ConnectorManifest};
 use console_domain::summary::SummaryItem;
 use console_domain::synthesis::HealthState;
-use console_service::projector::{ListPage, ListRequest, RuntimeStatus};
+use console_service::projector::{ListPage, ListRequest, ListStream, RuntimeStatus};
+use futures::StreamExt as _;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -96,6 +98,17 @@ pub async fn list_connectors(
         return Ok(axum::Json(ListEnvelope::new(page, false)).into_response());
     }
     let paged = params.limit.is_some() || params.cursor.is_some();
+    if !paged {
+        let request = ListRequest {
+            limit: None,
+            cursor: None,
+            status: params.status,
+            health: params.health,
+            needs_you_first: params.order == Some(ListOrderParam::NeedsYouFirst),
+        };
+        let stream = state.console.list_stream(&request).await?;
+        return Ok(streamed_list(stream));
+    }
     let request = ListRequest {
         limit: params
             .limit
@@ -107,6 +120,51 @@ pub async fn list_connectors(
     };
     let page = state.console.list(&request).await?;
     Ok(axum::Json(ListEnvelope::new(page, paged)).into_response())
+}
+
+/// Items per body chunk: big enough that chunk framing costs nothing, small enough that the
+/// server holds only a few tens of KB of the body at a time.
+const ITEMS_PER_CHUNK: usize = 64;
+
+/// The unpaged list as a chunked body, byte for byte what serializing [`ListEnvelope`]
+/// gives: `{"object":"list","data":[` items `],"runtime":{...}}`. Items are serialized as
+/// storage streams them, so memory stays flat at any fleet size. A storage error after the
+/// first byte cannot change the status any more: it is logged and the body is cut short, so
+/// the client sees a truncated (invalid) document, never a silently shorter list.
+fn streamed_list(stream: ListStream) -> Response {
+    let ListStream { runtime, items } = stream;
+    let head = futures::stream::once(std::future::ready(Ok::<_, std::io::Error>(
+        Bytes::from_static(br#"{"object":"list","data":["#),
+    )));
+    let mut first = true;
+    let body = items.ready_chunks(ITEMS_PER_CHUNK).map(move |chunk| {
+        let mut buffer = Vec::with_capacity(chunk.len() * 2_048);
+        for item in chunk {
+            let item = item.map_err(|e| {
+                tracing::error!(error = %e, "streamed connector list failed; body cut short");
+                std::io::Error::other("connector list failed while streaming")
+            })?;
+            if !std::mem::take(&mut first) {
+                buffer.push(b',');
+            }
+            serde_json::to_writer(&mut buffer, &item).map_err(std::io::Error::other)?;
+        }
+        Ok(Bytes::from(buffer))
+    });
+    let tail = futures::stream::once(async move {
+        let mut buffer = br#"],"runtime":"#.to_vec();
+        serde_json::to_writer(&mut buffer, &runtime).map_err(std::io::Error::other)?;
+        buffer.push(b'}');
+        Ok(Bytes::from(buffer))
+    });
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_static("application/json"),
+        )],
+        axum::body::Body::from_stream(head.chain(body).chain(tail)),
+    )
+        .into_response()
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -110,11 +110,15 @@ pub(crate) async fn ingest(
         .iter()
         .map(|r| serde_json::json!({"stream": r.stream, "record_key": r.record_key}))
         .collect();
+    // Driven from the batch: one primary-key probe per key. Joined the other way round,
+    // SQLite walked every record of the connection for every key of the batch, so ingest
+    // slowed down as a connection grew.
     let sql = format!(
         "SELECT r.stream, r.record_key, r.content_hash, r.deleted_at
-         FROM records r JOIN {} AS j ON r.stream = j.stream AND r.record_key = j.record_key
-         WHERE r.connection_id = $1",
-        D::json_rows(2, KEY_FIELDS)
+         FROM {} AS j {} records r
+           ON r.connection_id = $1 AND r.stream = j.stream AND r.record_key = j.record_key",
+        D::json_rows(2, KEY_FIELDS),
+        D::JOIN_IN_ORDER,
     );
     let rows = sqlx::query(&sql)
         .bind(connection_id)

@@ -460,6 +460,18 @@ pub(crate) async fn open_runs(
 }
 
 /// Every open run, oldest first, up to `limit`.
+/// Every open run (the streamed full list's liveness): at most one per connection, and in
+/// practice the few that are collecting right now; read through the `runs_one_open` index.
+pub(crate) async fn every_open_run(c: &mut Conn) -> StoreResult<Vec<OpenRun>> {
+    let rows = sqlx::query(
+        "SELECT connection_id, run_id, status, started_at, heartbeat_at FROM runs
+         WHERE status IN ('queued', 'running')",
+    )
+    .fetch_all(&mut *c)
+    .await?;
+    decode_open(&rows)
+}
+
 pub(crate) async fn all_open_runs(pool: &Pool, limit: u32) -> StoreResult<Vec<OpenRun>> {
     let rows = sqlx::query(
         "SELECT connection_id, run_id, status, started_at, heartbeat_at FROM runs

@@ -197,6 +197,14 @@ impl Store for BackendStore {
         page::read_page(&self.pool, query, now).await
     }
 
+    async fn stream_evidence(
+        &self,
+        query: &ListQuery,
+        now: Instant,
+    ) -> StoreResult<EvidenceStream> {
+        page::stream_all(&self.pool, query, now).await
+    }
+
     async fn selector_candidates(&self, selector: &str) -> StoreResult<SelectorCandidates> {
         connections::selector_candidates(&self.pool, selector).await
     }

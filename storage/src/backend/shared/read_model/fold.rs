@@ -33,7 +33,7 @@ pub(crate) async fn claim(c: &mut Conn, scope: Scope<'_>, lock: bool) -> StoreRe
             }
             let sql = format!(
                 "SELECT connection_id, write_seq FROM connector_summary_evidence
-                 WHERE dirty = TRUE AND {}
+                 WHERE dirty AND {}
                  ORDER BY dirty_since, connection_id{lock}",
                 D::in_ids("connection_id", 1)
             );
@@ -43,9 +43,12 @@ pub(crate) async fn claim(c: &mut Conn, scope: Scope<'_>, lock: bool) -> StoreRe
                 .await?
         }
         Scope::Oldest(budget) => {
+            // `WHERE dirty`, not `dirty = TRUE`: SQLite uses the partial index `cse_dirty`
+            // only when the query repeats its predicate literally; otherwise every sweep
+            // scans the whole table and sorts it (fold time grew with the fleet).
             let sql = format!(
                 "SELECT connection_id, write_seq FROM connector_summary_evidence
-                 WHERE dirty = TRUE
+                 WHERE dirty
                  ORDER BY dirty_since, connection_id LIMIT $1{lock}"
             );
             sqlx::query(&sql)

@@ -5,9 +5,11 @@
 use super::fold::{compute_only, fold, Scope};
 use crate::dialect::Dialect;
 use crate::evidence_row::{EvidenceColumns, Maintenance};
-use crate::types::{EvidencePage, ListKey, ListOrder, ListQuery, PagePosition};
+use crate::types::{EvidencePage, EvidenceStream, ListKey, ListOrder, ListQuery, PagePosition};
 use console_domain::evidence::Evidence;
 use console_domain::Instant;
+use futures::StreamExt as _;
+use std::collections::{HashMap, HashSet};
 
 enum Bind {
     Text(String),
@@ -51,19 +53,18 @@ fn position_of(order: ListOrder, cols: &EvidenceColumns) -> StoreResult<PagePosi
     })
 }
 
-pub(crate) async fn read_page(
-    pool: &Pool,
+/// The `WHERE` filters and `ORDER BY` columns of a list query, binding into `binds`.
+fn list_clauses(
     query: &ListQuery,
-    now: Instant,
-) -> StoreResult<EvidencePage> {
-    let mut binds: Vec<Bind> = Vec::new();
+    binds: &mut Vec<Bind>,
+) -> StoreResult<(Vec<String>, &'static str)> {
     let mut filters: Vec<String> = Vec::new();
     let param = |binds: &mut Vec<Bind>, b: Bind| {
         binds.push(b);
         format!("${}", binds.len())
     };
     if let Some(status) = query.status {
-        let p = param(&mut binds, Bind::Text(status.as_str().to_owned()));
+        let p = param(binds, Bind::Text(status.as_str().to_owned()));
         filters.push(format!("e.status = {p}"));
     }
     let key_cols = match query.order {
@@ -84,42 +85,65 @@ pub(crate) async fn read_page(
                     key,
                 },
             ) => {
-                values.push(param(&mut binds, Bind::Int(*rank)));
+                values.push(param(binds, Bind::Int(*rank)));
                 values.push(param(
-                    &mut binds,
+                    binds,
                     Bind::Int(stale_at.unwrap_or(crate::evidence_row::NO_STALE_AT)),
                 ));
                 key
             }
             _ => return Err(bad_position()),
         };
-        values.push(param(&mut binds, Bind::Text(key.connector_id.clone())));
-        values.push(param(&mut binds, Bind::Int(ms(key.created_at))));
-        values.push(param(&mut binds, Bind::Text(key.connection_id.clone())));
+        values.push(param(binds, Bind::Text(key.connector_id.clone())));
+        values.push(param(binds, Bind::Int(ms(key.created_at))));
+        values.push(param(binds, Bind::Text(key.connection_id.clone())));
         filters.push(format!("({key_cols}) > ({})", values.join(", ")));
     }
-    let limit = query.limit.map(|l| l.max(1));
-    let limit_clause = match limit {
-        Some(l) => format!(" LIMIT {}", param(&mut binds, Bind::Int(i64::from(l) + 1))),
-        None => String::new(),
-    };
-    let where_clause = if filters.is_empty() {
+    Ok((filters, key_cols))
+}
+
+fn where_clause(filters: &[String]) -> String {
+    if filters.is_empty() {
         String::new()
     } else {
         format!(" WHERE {}", filters.join(" AND "))
-    };
-    let sql = format!(
-        "SELECT {} FROM connector_summary_evidence e{where_clause} ORDER BY {key_cols}{limit_clause}",
-        super::super::common::evidence_select_list("e"),
-    );
-    let mut q = sqlx::query(&sql);
+    }
+}
+
+fn bind_all<'q>(
+    mut q: sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments<'q>>,
+    binds: Vec<Bind>,
+) -> sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments<'q>> {
     for b in binds {
         q = match b {
             Bind::Text(t) => q.bind(t),
             Bind::Int(i) => q.bind(i),
         };
     }
-    let rows = q.fetch_all(pool).await?;
+    q
+}
+
+pub(crate) async fn read_page(
+    pool: &Pool,
+    query: &ListQuery,
+    now: Instant,
+) -> StoreResult<EvidencePage> {
+    let mut binds: Vec<Bind> = Vec::new();
+    let (filters, key_cols) = list_clauses(query, &mut binds)?;
+    let limit = query.limit.map(|l| l.max(1));
+    let limit_clause = match limit {
+        Some(l) => {
+            binds.push(Bind::Int(i64::from(l) + 1));
+            format!(" LIMIT ${}", binds.len())
+        }
+        None => String::new(),
+    };
+    let sql = format!(
+        "SELECT {} FROM connector_summary_evidence e{} ORDER BY {key_cols}{limit_clause}",
+        super::super::common::evidence_select_list("e"),
+        where_clause(&filters),
+    );
+    let rows = bind_all(sqlx::query(&sql), binds).fetch_all(pool).await?;
     let mut rows = decode_rows(&rows)?;
     let mut next = None;
     if let Some(l) = limit {
@@ -131,6 +155,155 @@ pub(crate) async fn read_page(
         }
     }
     finish_page(pool, rows, next, now).await
+}
+
+/// Rows per message from the statement's task to the reader: enough to amortize the
+/// hand-over, small enough that memory stays a few hundred KB.
+const STREAM_BATCH: usize = 64;
+/// Batches in flight between the statement and the reader (backpressure beyond that).
+const STREAM_DEPTH: usize = 4;
+
+/// What the fold before a stream did, for the rows the stream then meets.
+struct StreamFold {
+    /// Ids the fold took on (dirty when the read began).
+    attempted: HashSet<String>,
+    /// Fresh evidence of the rows it extracted (published or not).
+    fresh: HashMap<String, Evidence>,
+    /// Sanitized reasons of rows whose extraction failed.
+    failed: HashMap<String, String>,
+    /// The fold itself failed: its rows read as failed with this reason.
+    broken: Option<&'static str>,
+}
+
+impl StreamFold {
+    /// One streamed row as evidence. Rows the fold published come back clean from the
+    /// statement; a row still dirty was skipped by the fold (another folder held it, or a
+    /// write raced it) and is answered from the fold's fresh extraction, like a page. A row
+    /// dirtied only after the read began keeps its stored evidence, marked dirty.
+    fn evidence(&mut self, row: &DbRow) -> StoreResult<Evidence> {
+        let cols = super::super::common::decode_columns(row)?;
+        let mut m = super::super::common::decode_maintenance(row)?;
+        let fresh = if self.fresh.is_empty() {
+            None
+        } else {
+            self.fresh.remove(&cols.connection_id)
+        };
+        if m.dirty && self.attempted.contains(&cols.connection_id) {
+            if let Some(fresh) = fresh {
+                return Ok(fresh);
+            }
+            m.error = Some(match (self.broken, self.failed.get(&cols.connection_id)) {
+                (Some(reason), _) => reason.to_owned(),
+                (None, Some(reason)) => reason.clone(),
+                (None, None) => "evidence could not be extracted".to_owned(),
+            });
+        }
+        lift(cols.to_evidence_or_failed(&m))
+    }
+}
+
+/// The unpaged list as a stream: one statement finds the dirty rows the query selects, the
+/// page fold folds them (its fixed set of statements), one statement reads every open run,
+/// and one statement streams the rows from a task that hands them over in small batches.
+pub(crate) async fn stream_all(
+    pool: &Pool,
+    query: &ListQuery,
+    now: Instant,
+) -> StoreResult<EvidenceStream> {
+    let mut binds: Vec<Bind> = Vec::new();
+    let (filters, key_cols) = list_clauses(query, &mut binds)?;
+    // Every dirty row through the partial index `cse_dirty` (its predicate repeated
+    // literally, so SQLite uses it), filtered by status here rather than in SQL: a status
+    // condition would make SQLite walk that status's whole index instead.
+    let dirty: Vec<String> = {
+        let rows =
+            sqlx::query("SELECT connection_id, status FROM connector_summary_evidence WHERE dirty")
+                .fetch_all(pool)
+                .await?;
+        let mut ids = Vec::with_capacity(rows.len());
+        for row in rows {
+            let status: String = row.try_get("status")?;
+            if query.status.is_none_or(|s| s.as_str() == status) {
+                ids.push(row.try_get("connection_id")?);
+            }
+        }
+        ids
+    };
+    let mut fold_state = StreamFold {
+        attempted: HashSet::new(),
+        fresh: HashMap::new(),
+        failed: HashMap::new(),
+        broken: None,
+    };
+    if !dirty.is_empty() {
+        let outcome = match fold(pool, Scope::Ids(&dirty), now).await {
+            Ok(o) => Some(o),
+            Err(fold_error) => {
+                tracing::warn!(error = %fold_error, "list fold failed; computing without publishing");
+                compute_only(pool, &dirty, now).await.ok()
+            }
+        };
+        match outcome {
+            Some(o) => {
+                fold_state.fresh = o.fresh;
+                fold_state.failed = o.published.failed;
+            }
+            None => fold_state.broken = Some("source read failed while folding"),
+        }
+        fold_state.attempted = dirty.into_iter().collect();
+    }
+    let open_runs = {
+        let mut c = pool.acquire().await?;
+        super::super::runs::every_open_run(&mut c).await?
+    };
+
+    let sql = format!(
+        "SELECT {} FROM connector_summary_evidence e{} ORDER BY {key_cols}",
+        super::super::common::evidence_select_list("e"),
+        where_clause(&filters),
+    );
+    let (sender, receiver) = tokio::sync::mpsc::channel::<Vec<StoreResult<Evidence>>>(STREAM_DEPTH);
+    let pool = pool.clone();
+    tokio::spawn(async move {
+        use futures::StreamExt as _;
+        let mut rows = bind_all(sqlx::query(&sql), binds).fetch(&pool);
+        let mut batch = Vec::with_capacity(STREAM_BATCH);
+        loop {
+            let next = rows.next().await;
+            let done = match next {
+                Some(Ok(row)) => {
+                    let item = fold_state.evidence(&row);
+                    let failed = item.is_err();
+                    batch.push(item);
+                    failed
+                }
+                Some(Err(e)) => {
+                    batch.push(Err(e.into()));
+                    true
+                }
+                None => true,
+            };
+            if batch.len() >= STREAM_BATCH || (done && !batch.is_empty()) {
+                let full = std::mem::replace(&mut batch, Vec::with_capacity(STREAM_BATCH));
+                // The reader went away (client disconnected): stop the statement.
+                if sender.send(full).await.is_err() {
+                    break;
+                }
+            }
+            if done {
+                break;
+            }
+        }
+    });
+    let rows = futures::stream::unfold(receiver, |mut receiver| async move {
+        receiver
+            .recv()
+            .await
+            .map(|batch| (futures::stream::iter(batch), receiver))
+    })
+    .flatten()
+    .boxed();
+    Ok(EvidenceStream { open_runs, rows })
 }
 
 /// Exactly these connections (in the order given; unknown ids are skipped).
