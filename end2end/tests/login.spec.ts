@@ -1,5 +1,4 @@
-import { expect, test } from '@playwright/test';
-import { displayName, hydrated, logIn, screenshot, submitLogin, type SummaryItem } from './support';
+import { displayName, expect, hydrated, logIn, screenshot, submitLogin, type SummaryItem, test } from './support';
 
 test('the owner logs in through the form and sees every connection by name', async ({ page }) => {
   await logIn(page, '/');

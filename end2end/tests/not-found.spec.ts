@@ -1,5 +1,4 @@
-import { expect, test } from '@playwright/test';
-import { logIn, screenshot } from './support';
+import { expect, logIn, screenshot, test } from './support';
 
 test.beforeEach(async ({ page }) => {
   await logIn(page, '/');

@@ -1,5 +1,4 @@
-import { expect, test } from '@playwright/test';
-import { displayName, OWNER_TOKEN, submitLogin, type SummaryItem } from './support';
+import { displayName, expect, OWNER_TOKEN, submitLogin, type SummaryItem, test } from './support';
 
 test('a deep link without a session goes to the login form and back after it', async ({
   page,

@@ -1,6 +1,27 @@
 // Shared by playwright.config.ts (which hands these to the test server) and the tests.
-import { expect, type Page } from '@playwright/test';
+import { test as base, expect, type Page } from '@playwright/test';
 import { join } from 'node:path';
+
+export { expect };
+
+/**
+ * Playwright's `test`, with a page that fails the test on any uncaught page error (a wasm
+ * panic, such as a hydration mismatch) or console error. A document answered with an error
+ * status (the 404 page) logs "Failed to load resource"; that one is expected, not a failure.
+ */
+export const test = base.extend({
+  page: async ({ page }, use) => {
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(`page error: ${error.message}`));
+    page.on('console', (message) => {
+      if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) {
+        errors.push(`console error: ${message.text()}`);
+      }
+    });
+    await use(page);
+    expect(errors, 'errors in the browser').toEqual([]);
+  },
+});
 
 export const PORT = Number(process.env.E2E_PORT ?? 3917);
 export const BASE_URL = `http://127.0.0.1:${PORT}`;
