@@ -916,10 +916,11 @@ fn main() {
     tracing::subscriber::set_global_default(subscriber).expect("first subscriber");
 
     let max_n = env_usize("BENCH_MAX_N", 10_000);
+    let min_n = env_usize("BENCH_MIN_N", 100);
     let records = env_usize("BENCH_RECORDS", 100);
     let sizes: Vec<usize> = [100, 1_000, 10_000, 100_000]
         .into_iter()
-        .filter(|n| *n <= max_n)
+        .filter(|n| *n <= max_n && *n >= min_n)
         .collect();
     let backends: Vec<TestBackend> = std::env::var("BENCH_BACKENDS")
         .unwrap_or_else(|_| "sqlite,postgres".to_owned())

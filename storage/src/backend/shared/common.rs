@@ -11,6 +11,14 @@ pub(crate) async fn begin_write(pool: &Pool) -> StoreResult<sqlx::Transaction<'s
         .await?)
 }
 
+/// Opens a transaction that writes only derived data (fold publish, rebuild batch); see
+/// [`crate::dialect::Dialect::BEGIN_DERIVED`].
+pub(crate) async fn begin_derived(pool: &Pool) -> StoreResult<sqlx::Transaction<'static, Db>> {
+    Ok(pool
+        .begin_with(<D as crate::dialect::Dialect>::BEGIN_DERIVED)
+        .await?)
+}
+
 /// The next value of the global, never-reset write sequence.
 pub(crate) async fn next_seq(c: &mut Conn) -> StoreResult<i64> {
     let row = sqlx::query(<D as crate::dialect::Dialect>::NEXT_SEQ)

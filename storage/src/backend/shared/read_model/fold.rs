@@ -226,7 +226,7 @@ fn fresh_evidence(
 
 /// One fold transaction: claim (locking on Postgres), extract, publish, commit.
 pub(crate) async fn fold(pool: &Pool, scope: Scope<'_>, now: Instant) -> StoreResult<FoldOutcome> {
-    let mut tx = super::super::common::begin_write(pool).await?;
+    let mut tx = super::super::common::begin_derived(pool).await?;
     let claims = claim(&mut tx, scope, true).await?;
     // A page extracts all its dirty rows, claimed or not: rows another folder holds are
     // answered from this extraction without publishing.
@@ -275,7 +275,7 @@ pub(crate) async fn publish_prepared(
     extracted: &Extracted,
     now: Instant,
 ) -> StoreResult<FoldReport> {
-    let mut tx = super::super::common::begin_write(pool).await?;
+    let mut tx = super::super::common::begin_derived(pool).await?;
     let published = publish(&mut tx, claims, extracted, now).await?;
     tx.commit().await?;
     Ok(published.report)

@@ -19,7 +19,7 @@ pub(crate) async fn rebuild(
     let mut report = RebuildReport::default();
     let total = super::super::connections::count(pool).await?;
 
-    let mut tx = super::super::common::begin_write(pool).await?;
+    let mut tx = super::super::common::begin_derived(pool).await?;
     let removed = sqlx::query(
         "DELETE FROM connector_summary_evidence WHERE NOT EXISTS (
             SELECT 1 FROM connections c
@@ -33,7 +33,7 @@ pub(crate) async fn rebuild(
 
     let mut after: Option<String> = None;
     loop {
-        let mut tx = super::super::common::begin_write(pool).await?;
+        let mut tx = super::super::common::begin_derived(pool).await?;
         let rows = match &after {
             // Writers lock the connection row first; so does the rebuild (no lock cycle).
             None => {
