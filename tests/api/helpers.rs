@@ -3,11 +3,11 @@
 use chrono::TimeZone;
 use console_domain::clock::ManualClock;
 use console_service::Console;
+use console_storage::testing::{TestBackend, TestDatabase};
 use owner_console::config::ServeConfig;
 use owner_console::startup::{leptos_options, Application};
 use serde_json::Value;
 use sqlx::Connection;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -19,12 +19,6 @@ pub enum Backend {
 pub const PASSWORD: &str = "correct horse battery staple";
 pub const TOKEN: &str = "oc_test_token_0123456789";
 
-/// A database only this test uses, removed by [`TestApp::finish`].
-enum TestDb {
-    Sqlite(std::path::PathBuf),
-    Postgres { admin_url: String, name: String },
-}
-
 pub struct TestApp {
     pub backend: Backend,
     pub database_url: String,
@@ -33,23 +27,11 @@ pub struct TestApp {
     pub anon: reqwest::Client,
     pub clock: ManualClock,
     pub console: Console,
-    db: TestDb,
-}
-
-static COUNTER: AtomicU32 = AtomicU32::new(0);
-
-fn admin_url() -> String {
-    std::env::var("TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
-}
-
-fn unique_name() -> String {
-    format!(
-        "oc_test_{}_{}_{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::SeqCst),
-        rand::random::<u32>()
-    )
+    /// Stops the server (sent by [`TestApp::finish`]; dropped with the app otherwise).
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    /// The test's own database: removed by [`TestApp::finish`], or when the app is dropped
+    /// (also while a failing test unwinds), so no test database outlives its test.
+    db: TestDatabase,
 }
 
 /// 2026-03-01T12:00:00Z: a fixed start so tests read the same on any day.
@@ -58,31 +40,12 @@ pub fn start_instant() -> console_domain::Instant {
 }
 
 pub async fn spawn_app(backend: Backend) -> TestApp {
-    let (url, db) = match backend {
-        Backend::Sqlite => {
-            let path = std::env::temp_dir().join(format!("{}.db", unique_name()));
-            (format!("sqlite://{}", path.display()), TestDb::Sqlite(path))
-        }
-        Backend::Postgres => {
-            let admin = admin_url();
-            let name = unique_name();
-            let mut conn = sqlx::PgConnection::connect(&admin)
-                .await
-                .expect("PostgreSQL is reachable at TEST_DATABASE_URL");
-            sqlx::query(&format!("CREATE DATABASE \"{name}\""))
-                .execute(&mut conn)
-                .await
-                .expect("create test database");
-            let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
-            (
-                format!("{base}/{name}"),
-                TestDb::Postgres {
-                    admin_url: admin,
-                    name,
-                },
-            )
-        }
-    };
+    let db = TestDatabase::create(match backend {
+        Backend::Sqlite => TestBackend::Sqlite,
+        Backend::Postgres => TestBackend::Postgres,
+    })
+    .await;
+    let url = db.url().to_owned();
     let mut config = ServeConfig::new(url.clone());
     // Tests fold on read or call the sweeper themselves; a timer would race their assertions.
     config.sweeper.interval = std::time::Duration::from_secs(3600);
@@ -100,7 +63,10 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
     .expect("application builds");
     let base = format!("http://{}", app.local_addr().unwrap());
     let console = app.console.clone();
-    tokio::spawn(app.run_until_stopped());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(app.run_until(async {
+        let _ = stopped.await;
+    }));
     TestApp {
         backend,
         database_url: url,
@@ -111,6 +77,7 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
             .unwrap(),
         clock,
         console,
+        stop: Some(stop),
         db,
     }
 }
@@ -284,23 +251,13 @@ impl TestApp {
         counts
     }
 
-    /// Drops the test's database.
-    pub async fn finish(self) {
-        match self.db {
-            TestDb::Sqlite(path) => {
-                for suffix in ["", "-wal", "-shm"] {
-                    let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-                }
-            }
-            TestDb::Postgres { admin_url, name } => {
-                if let Ok(mut conn) = sqlx::PgConnection::connect(&admin_url).await {
-                    let _ =
-                        sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-                            .execute(&mut conn)
-                            .await;
-                }
-            }
+    /// Stops the server and removes the test's database.
+    pub async fn finish(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
         }
+        let TestApp { db, .. } = self;
+        db.remove().await;
     }
 }
 

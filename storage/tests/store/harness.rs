@@ -1,21 +1,20 @@
 //! Runs every storage test on both backends: SQLite in a temp file per test, Postgres in a
 //! fresh database per test (from `TEST_DATABASE_URL`, default the local trust-auth server),
-//! dropped at the end with `WITH (FORCE)`.
+//! both from `console_storage::testing::TestDatabase`, which removes them at the end, or
+//! while a failing test unwinds.
 
 use chrono::{DateTime, Utc};
 use console_domain::evidence::Evidence;
 use console_domain::model::{
     ConnectionStatus, ConnectorManifest, RecommendedMode, RefreshPolicy, StreamSpec,
 };
+use console_storage::testing::{TestBackend, TestDatabase};
 use console_storage::{
     admin_for, open, ConnectionRow, Database, EvidenceMaintenance, FoldReport, ListOrder,
     ListQuery, NewConnection, ReadModelAdmin, RecordInput, Store,
 };
-use sqlx::Connection;
 use std::collections::BTreeSet;
 use std::future::Future;
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 pub struct Harness {
@@ -23,89 +22,6 @@ pub struct Harness {
     pub admin: Arc<dyn ReadModelAdmin>,
     pub db: Database,
     pub backend: &'static str,
-}
-
-enum Cleanup {
-    SqliteFile(PathBuf),
-    Postgres { admin_url: String, name: String },
-}
-
-struct Guard(Option<Cleanup>);
-
-impl Guard {
-    async fn finish(mut self, db: &Database) {
-        db.close().await;
-        if let Some(cleanup) = self.0.take() {
-            run_cleanup(cleanup).await;
-        }
-    }
-}
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        // A panicking test still cleans up, on a thread with its own runtime.
-        if let Some(cleanup) = self.0.take() {
-            let _ = std::thread::spawn(move || {
-                if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                {
-                    rt.block_on(run_cleanup(cleanup));
-                }
-            })
-            .join();
-        }
-    }
-}
-
-async fn run_cleanup(cleanup: Cleanup) {
-    match cleanup {
-        Cleanup::SqliteFile(path) => {
-            for suffix in ["", "-wal", "-shm"] {
-                let mut p = path.clone().into_os_string();
-                p.push(suffix);
-                let _ = std::fs::remove_file(p);
-            }
-        }
-        Cleanup::Postgres { admin_url, name } => {
-            if let Ok(mut c) = sqlx::PgConnection::connect(&admin_url).await {
-                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-                    .execute(&mut c)
-                    .await;
-                let _ = c.close().await;
-            }
-        }
-    }
-}
-
-static COUNTER: AtomicU64 = AtomicU64::new(0);
-
-fn unique_suffix() -> String {
-    let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-    let random = uuid::Uuid::now_v7().simple().to_string();
-    format!("{}_{}_{}", std::process::id(), n, &random[24..])
-}
-
-fn admin_url() -> String {
-    std::env::var("TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
-}
-
-/// The admin URL with its database name replaced.
-fn with_database(url: &str, name: &str) -> String {
-    let (url, query) = match url.split_once('?') {
-        Some((u, q)) => (u, Some(q)),
-        None => (url, None),
-    };
-    let scheme_end = url.find("://").map(|i| i + 3).unwrap_or(0);
-    let base = match url[scheme_end..].find('/') {
-        Some(i) => &url[..scheme_end + i],
-        None => url,
-    };
-    match query {
-        Some(q) => format!("{base}/{name}?{q}"),
-        None => format!("{base}/{name}"),
-    }
 }
 
 async fn harness_for(url: &str) -> Harness {
@@ -118,25 +34,11 @@ async fn harness_for(url: &str) -> Harness {
     }
 }
 
-async fn create_pg() -> (String, Guard) {
-    let admin = admin_url();
-    let name = format!("oc_test_{}", unique_suffix());
-    let mut c = sqlx::PgConnection::connect(&admin)
-        .await
-        .expect("connect to TEST_DATABASE_URL (is PostgreSQL running?)");
-    sqlx::query(&format!("CREATE DATABASE \"{name}\""))
-        .execute(&mut c)
-        .await
-        .expect("create test database");
-    let _ = c.close().await;
-    let url = with_database(&admin, &name);
-    (
-        url,
-        Guard(Some(Cleanup::Postgres {
-            admin_url: admin,
-            name,
-        })),
-    )
+/// Closes the test's pool, then removes its database. A test that panics never gets here:
+/// dropping its [`TestDatabase`] while unwinding removes the database instead.
+async fn finish(test_db: TestDatabase, db: &Database) {
+    db.close().await;
+    test_db.remove().await;
 }
 
 pub async fn with_sqlite<F, Fut>(test: F)
@@ -144,14 +46,11 @@ where
     F: FnOnce(Harness) -> Fut,
     Fut: Future<Output = ()>,
 {
-    let path = std::env::temp_dir()
-        .join("oc-storage-tests")
-        .join(format!("oc_test_{}.db", unique_suffix()));
-    let guard = Guard(Some(Cleanup::SqliteFile(path.clone())));
-    let h = harness_for(&format!("sqlite://{}", path.display())).await;
+    let test_db = TestDatabase::create(TestBackend::Sqlite).await;
+    let h = harness_for(test_db.url()).await;
     let db = h.db.clone();
     test(h).await;
-    guard.finish(&db).await;
+    finish(test_db, &db).await;
 }
 
 pub async fn with_postgres<F, Fut>(test: F)
@@ -159,11 +58,11 @@ where
     F: FnOnce(Harness) -> Fut,
     Fut: Future<Output = ()>,
 {
-    let (url, guard) = create_pg().await;
-    let h = harness_for(&url).await;
+    let test_db = TestDatabase::create(TestBackend::Postgres).await;
+    let h = harness_for(test_db.url()).await;
     let db = h.db.clone();
     test(h).await;
-    guard.finish(&db).await;
+    finish(test_db, &db).await;
 }
 
 /// Both backends at once (parity tests).
@@ -172,17 +71,14 @@ where
     F: FnOnce(Harness, Harness) -> Fut,
     Fut: Future<Output = ()>,
 {
-    let path = std::env::temp_dir()
-        .join("oc-storage-tests")
-        .join(format!("oc_test_{}.db", unique_suffix()));
-    let sqlite_guard = Guard(Some(Cleanup::SqliteFile(path.clone())));
-    let sqlite = harness_for(&format!("sqlite://{}", path.display())).await;
-    let (url, pg_guard) = create_pg().await;
-    let pg = harness_for(&url).await;
+    let sqlite_db = TestDatabase::create(TestBackend::Sqlite).await;
+    let sqlite = harness_for(sqlite_db.url()).await;
+    let pg_db = TestDatabase::create(TestBackend::Postgres).await;
+    let pg = harness_for(pg_db.url()).await;
     let (db1, db2) = (sqlite.db.clone(), pg.db.clone());
     test(sqlite, pg).await;
-    sqlite_guard.finish(&db1).await;
-    pg_guard.finish(&db2).await;
+    finish(sqlite_db, &db1).await;
+    finish(pg_db, &db2).await;
 }
 
 /// Declares each listed `async fn name(h: Harness)` as a test on SQLite and on Postgres.
