@@ -43,15 +43,15 @@ pub enum StartupError {
     Io(#[from] std::io::Error),
 }
 
-/// The console and its owner credentials over an opened, migrated database.
+/// The console over an opened, migrated database.
 pub struct Opened {
     pub console: Console,
-    pub auth: OwnerAuth,
-    pub generated: GeneratedSecrets,
     pub database: Database,
 }
 
-/// Opens storage, registers the built-in and configured manifests, and loads credentials.
+/// Opens storage and registers the built-in and configured manifests. Owner credentials are
+/// left to the server ([`Application::build`]), so the first `serve` is the one that
+/// generates and prints them, whatever command touched the database before.
 pub async fn open_console(
     config: &ServeConfig,
     clock: Arc<dyn Clock>,
@@ -70,18 +70,7 @@ pub async fn open_console(
             console.register_connector(&manifest).await?;
         }
     }
-    let (auth, generated) = OwnerAuth::init(
-        console.store.as_ref(),
-        config.owner_password.as_deref(),
-        config.owner_token.as_deref(),
-    )
-    .await?;
-    Ok(Opened {
-        console,
-        auth,
-        generated,
-        database,
-    })
+    Ok(Opened { console, database })
 }
 
 /// Leptos' settings from the environment cargo-leptos prepares, with the output name
@@ -116,9 +105,15 @@ impl Application {
             ..ConsoleSettings::default()
         };
         let opened = open_console(&config, clock, settings).await?;
+        let (auth, generated) = OwnerAuth::init(
+            opened.console.store.as_ref(),
+            config.owner_password.as_deref(),
+            config.owner_token.as_deref(),
+        )
+        .await?;
         let state = AppState {
             console: opened.console.clone(),
-            auth: Arc::new(opened.auth),
+            auth: Arc::new(auth),
             leptos,
             login_limiter: Arc::new(LoginLimiter::default()),
         };
@@ -142,7 +137,7 @@ impl Application {
                 background,
                 database: opened.database,
             },
-            opened.generated,
+            generated,
         ))
     }
 

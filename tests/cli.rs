@@ -90,3 +90,47 @@ fn migrate_creates_a_usable_database() {
     assert!(ok, "migrations are idempotent: {out}");
     let _ = std::fs::remove_file(&path);
 }
+
+#[test]
+fn the_first_serve_after_a_seed_prints_how_to_log_in() {
+    use std::io::{BufRead, BufReader};
+    let (url, path) = temp_db("first-serve");
+    let (ok, out) = owner_console(&["seed-demo", "--database-url", &url]);
+    assert!(ok, "{out}");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_owner-console"))
+        .args(["serve", "--database-url", &url])
+        .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
+        .env_remove("OWNER_PASSWORD")
+        .env_remove("OWNER_TOKEN")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut printed = Vec::new();
+    while printed.len() < 3 {
+        match lines.next() {
+            Some(Ok(line)) => printed.push(line),
+            _ => break,
+        }
+    }
+    child.kill().unwrap();
+    let _ = child.wait();
+    let _ = std::fs::remove_file(&path);
+    assert!(
+        printed[0].starts_with("Owner console: http://127.0.0.1:"),
+        "{printed:?}"
+    );
+    assert!(
+        printed
+            .iter()
+            .any(|l| l.starts_with("Owner password (generated")),
+        "{printed:?}"
+    );
+    assert!(
+        printed
+            .iter()
+            .any(|l| l.starts_with("Owner API token (generated")),
+        "{printed:?}"
+    );
+}
