@@ -230,7 +230,21 @@ async fn openapi_documents_every_route_with_its_errors(backend: Backend) {
     app.finish().await;
 }
 
+async fn responses_carry_security_headers(backend: Backend) {
+    let app = spawn_app(backend).await;
+    for path in ["/login", "/_ref/connectors", "/no-such-page"] {
+        let response = app.anon.get(app.url(path)).send().await.unwrap();
+        let headers = response.headers();
+        let csp = headers["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("default-src 'self'") && csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
+        assert_eq!(headers["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(headers["x-frame-options"], "DENY", "{path}");
+    }
+    app.finish().await;
+}
+
 on_both_backends!(
+    responses_carry_security_headers,
     openapi_documents_every_route_with_its_errors,
     every_ref_route_answers_401_without_credentials,
     login_sets_a_hardened_session_and_logout_ends_it,
