@@ -34,6 +34,9 @@ pub(crate) trait Dialect {
     fn ids(ids: &[String]) -> Self::Ids;
     /// `column` is one of the ids bound at placeholder `param`.
     fn in_ids(column: &str, param: usize) -> String;
+    /// A sub-select (usable after FROM, aliased by the caller) of the ids bound at `param`,
+    /// one row per id in a column `id`.
+    fn id_rows(param: usize) -> String;
     /// A sub-select (usable after FROM, aliased by the caller) of the rows of the JSON array
     /// bound at `param`, one typed column per listed field.
     fn json_rows(param: usize, columns: &[(&str, ColType)]) -> String;
@@ -64,6 +67,10 @@ impl Dialect for Sqlite {
         format!("{column} IN (SELECT value FROM json_each(${param}))")
     }
 
+    fn id_rows(param: usize) -> String {
+        format!("(SELECT value AS id FROM json_each(${param}))")
+    }
+
     fn json_rows(param: usize, columns: &[(&str, ColType)]) -> String {
         let fields: Vec<String> = columns
             .iter()
@@ -91,6 +98,10 @@ impl Dialect for Postgres {
 
     fn in_ids(column: &str, param: usize) -> String {
         format!("{column} = ANY(${param})")
+    }
+
+    fn id_rows(param: usize) -> String {
+        format!("(SELECT unnest(${param}::text[]) AS id)")
     }
 
     fn json_rows(param: usize, columns: &[(&str, ColType)]) -> String {
