@@ -5,6 +5,7 @@
 //! pages render in plain words.
 
 use console_domain::summary::SummaryItem;
+use console_domain::synthesis::HealthState;
 use leptos::prelude::*;
 use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
@@ -82,6 +83,17 @@ impl From<console_service::ServiceError> for ConsoleError {
     }
 }
 
+/// Connections per page of the list.
+pub const PAGE_SIZE: u32 = 50;
+
+/// The collection runtime as the list envelope reports it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Runtime {
+    pub ok: bool,
+    pub label: String,
+    pub message: String,
+}
+
 /// One page of the connection list, as the console shows it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConnectionList {
@@ -89,20 +101,68 @@ pub struct ConnectionList {
     pub items: Vec<SummaryItem>,
     pub has_more: bool,
     pub next_cursor: Option<String>,
+    pub runtime: Runtime,
+    /// The server's clock when the page was read: relative times are computed against it,
+    /// so the server render and the hydrated page agree.
+    pub now: chrono::DateTime<chrono::Utc>,
 }
 
-/// Every connection, as the owner's console lists them.
+/// What the list page asks for, from its URL query.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListQuery {
+    /// A health state (`healthy`, `needs_attention`, ...), or none for every connection.
+    pub health: Option<String>,
+    /// List the connections that need the owner first.
+    pub needs_you_first: bool,
+    /// The opaque cursor of the page to show.
+    pub cursor: Option<String>,
+}
+
+/// Parses a health state as the JSON routes spell it.
+pub fn parse_health(text: &str) -> Option<HealthState> {
+    serde_json::from_value(serde_json::Value::String(text.to_owned())).ok()
+}
+
+/// One page of connections, filtered and ordered as the list page's URL asks.
 #[server(prefix = "/api", endpoint = "list_connections")]
-pub async fn list_connections() -> Result<ConnectionList, ConsoleError> {
+pub async fn list_connections(query: ListQuery) -> Result<ConnectionList, ConsoleError> {
     let console = server::owner_console().await?;
-    let page = console
-        .list(&console_service::projector::ListRequest::default())
-        .await?;
+    let health = match query.health.as_deref().filter(|h| !h.is_empty()) {
+        None => None,
+        Some(text) => Some(parse_health(text).ok_or_else(|| ConsoleError::Invalid {
+            message: format!("“{text}” is not a health state."),
+        })?),
+    };
+    let request = console_service::projector::ListRequest {
+        limit: Some(PAGE_SIZE),
+        cursor: query.cursor.filter(|c| !c.is_empty()),
+        status: None,
+        health,
+        needs_you_first: query.needs_you_first,
+    };
+    let page = console.list(&request).await?;
     Ok(ConnectionList {
         items: page.data,
         has_more: page.has_more,
         next_cursor: page.next_cursor,
+        runtime: Runtime {
+            ok: page.runtime.ok,
+            label: page.runtime.label,
+            message: page.runtime.message,
+        },
+        now: console.now(),
     })
+}
+
+/// Starts a run of one connection now, as the owner ("Refresh now", "Retry now"). A plain
+/// form post before hydration (the server redirects back to the list); in place after.
+#[server(prefix = "/api", endpoint = "start_run")]
+pub async fn start_run(id: String) -> Result<String, ConsoleError> {
+    let console = server::owner_console().await?;
+    let run = console
+        .start_run(&id, console_storage::RunTrigger::Owner)
+        .await?;
+    Ok(run.run_id)
 }
 
 /// One connection's summary item (the connection page's header).

@@ -1,0 +1,141 @@
+import { createRequire } from 'node:module';
+import { displayName, expect, hydrated, logIn, type Page, test } from './support';
+
+const require = createRequire(__filename);
+
+interface Action {
+  kind: string;
+  audience: string;
+  cta: string;
+}
+
+interface Item {
+  connection_id: string;
+  connector_id: string;
+  connector_display_name: string;
+  display_name: string | null;
+  connection_health: { state: string; badges: { syncing: boolean } };
+  freshness: { status: string };
+  last_run: { status: string } | null;
+  rendered_verdict: { pill: { tone: string; label: string }; channel: string };
+  next_action: Action | null;
+}
+
+/** The reference: `/_ref/connectors`, read with the page's own session cookie. */
+async function reference(page: Page, query = ''): Promise<Item[]> {
+  const response = await page.request.get(`/_ref/connectors${query}`);
+  expect(response.status()).toBe(200);
+  return (await response.json()).data;
+}
+
+/** What the row shows for a next action, given the JSON's. */
+function actionText(action: Action): string {
+  if (action.audience === 'owner' && !['refresh_now', 'retry_gap'].includes(action.kind)) {
+    return `${action.cta} →`;
+  }
+  return action.cta;
+}
+
+test('each row shows the pill, next action and summary counts of the JSON', async ({ page }) => {
+  await logIn(page, '/');
+  const list = page.getByTestId('connection-list');
+  await expect(list).toBeVisible();
+  const items = await reference(page);
+
+  const rows = list.locator('li.connection-row');
+  await expect(rows).toHaveCount(items.length);
+  for (const item of items) {
+    const row = list.locator(`li[data-connection-id="${item.connection_id}"]`);
+    await expect(row.getByTestId('connection-name')).toHaveText(displayName(item));
+    await expect(row.getByTestId('pill')).toHaveText(item.rendered_verdict.pill.label);
+    await expect(row.getByTestId('pill')).toHaveClass(new RegExp(`pill-${item.rendered_verdict.pill.tone}`));
+    const action = row.getByTestId('next-action');
+    if (item.next_action) {
+      await expect(action).toHaveText(actionText(item.next_action));
+      await expect(action).toHaveAttribute('data-action-kind', item.next_action.kind);
+      if (['refresh_now', 'retry_gap'].includes(item.next_action.kind) && item.next_action.audience === 'owner') {
+        await expect(action).toHaveJSProperty('tagName', 'BUTTON');
+      }
+    } else {
+      await expect(action).toHaveCount(0);
+    }
+    await expect(row.getByTestId('counts')).toContainText(' records · ');
+  }
+
+  const strip = page.getByTestId('summary-strip');
+  const count = (f: (i: Item) => boolean) => String(items.filter(f).length);
+  await expect(strip.getByTestId('strip-healthy').locator('strong')).toHaveText(
+    count((i) => i.connection_health.state === 'healthy'),
+  );
+  await expect(strip.getByTestId('strip-need-you').locator('strong')).toHaveText(
+    count((i) => i.rendered_verdict.channel === 'attention'),
+  );
+  await expect(strip.getByTestId('strip-stale').locator('strong')).toHaveText(
+    count((i) => i.freshness.status === 'stale'),
+  );
+  await expect(strip.getByTestId('strip-cant-collect').locator('strong')).toHaveText(
+    count((i) => i.rendered_verdict.pill.tone === 'red'),
+  );
+  await hydrated(page);
+});
+
+test('a health filter shows only the matching rows', async ({ page }) => {
+  await logIn(page, '/');
+  await expect(page.getByTestId('connection-list')).toBeVisible();
+  const items = await reference(page);
+  const states = [...new Set(items.map((i) => i.connection_health.state))];
+  // A state some connections are in and others are not.
+  const state = states.find((s) => items.some((i) => i.connection_health.state !== s))!;
+  expect(state).toBeTruthy();
+
+  await page.locator(`nav.filters a[data-health="${state}"]`).click();
+  await page.waitForURL((url) => url.searchParams.get('health') === state);
+  const expected = (await reference(page, `?health=${state}`)).map((i) => i.connection_id);
+  expect(expected.length).toBeGreaterThan(0);
+  const rows = page.getByTestId('connection-list').locator('li.connection-row');
+  await expect(rows).toHaveCount(expected.length);
+  const ids = await rows.evaluateAll((els) => els.map((el) => el.getAttribute('data-connection-id')));
+  expect(ids).toEqual(expected);
+  await expect(page.locator(`nav.filters a[data-health="${state}"]`)).toHaveAttribute('aria-current', 'page');
+
+  // "Needs you first" keeps every connection, in a different order.
+  await page.goto('/?order=needs_you_first');
+  await expect(page.getByTestId('connection-list').locator('li.connection-row')).toHaveCount(items.length);
+});
+
+test('"Refresh now" on a manual stale connection starts a run in place', async ({ page }) => {
+  await logIn(page, '/');
+  await hydrated(page);
+  const items = await reference(page);
+  const checking = items.find((i) => displayName(i) === 'Checking account');
+  expect(checking, 'the demo has a "Checking account"').toBeTruthy();
+  expect(checking!.next_action?.kind).toBe('refresh_now');
+
+  const row = page.locator(`li[data-connection-id="${checking!.connection_id}"]`);
+  await row.getByRole('button', { name: 'Refresh now' }).click();
+
+  // The JSON shows the open run, and the row updates without a reload.
+  await expect
+    .poll(async () => {
+      const [item] = await reference(page, `?connection=${checking!.connection_id}`);
+      return [item.connection_health.badges.syncing, item.rendered_verdict.pill.label, item.next_action?.kind];
+    })
+    .toEqual([true, 'Syncing', 'wait']);
+  await expect(row.getByTestId('pill')).toHaveText('Syncing');
+  await expect(row.getByRole('button', { name: 'Refresh now' })).toHaveCount(0);
+});
+
+test('the list has no serious or critical accessibility violations', async ({ page }) => {
+  await logIn(page, '/');
+  await expect(page.getByTestId('connection-list')).toBeVisible();
+  await hydrated(page);
+  await page.addScriptTag({ path: require.resolve('axe-core/axe.min.js') });
+  const violations = await page.evaluate(async () => {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    const result = await (window as any).axe.run(document);
+    return result.violations
+      .filter((v: { impact: string }) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v: { id: string; nodes: { target: string[] }[] }) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+  });
+  expect(violations).toEqual([]);
+});
