@@ -139,3 +139,26 @@ test('the list has no serious or critical accessibility violations', async ({ pa
   });
   expect(violations).toEqual([]);
 });
+
+test.describe('before hydration', () => {
+  test.use({ javaScriptEnabled: false });
+
+  test('"Refresh now" is a plain form post that returns to the list', async ({ page }) => {
+    await logIn(page, '/');
+    const items = await reference(page);
+    const target = items.find(
+      (i) => i.next_action?.kind === 'refresh_now' && i.next_action.audience === 'owner',
+    );
+    expect(target, 'a connection the owner can refresh').toBeTruthy();
+    const row = page.locator(`li[data-connection-id="${target!.connection_id}"]`);
+    await row.getByRole('button', { name: target!.next_action!.cta }).click();
+
+    await page.waitForURL((url) => url.pathname === '/');
+    const [after] = await reference(page, `?connection=${target!.connection_id}`);
+    expect(after.connection_health.badges.syncing).toBe(true);
+    // The list the server rendered after the post agrees with the JSON.
+    await expect(row.getByTestId('pill')).toHaveText(after.rendered_verdict.pill.label);
+    await expect(row.getByTestId('next-action')).toHaveAttribute('data-action-kind', after.next_action!.kind);
+    expect(after.next_action!.kind).not.toBe('refresh_now');
+  });
+});
