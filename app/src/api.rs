@@ -172,6 +172,79 @@ pub async fn connection_summary(id: String) -> Result<SummaryItem, ConsoleError>
     Ok(console.summary(&id).await?)
 }
 
+/// One run as the connection page lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunLine {
+    pub run_id: String,
+    pub status: console_domain::model::RunStatus,
+    pub started_at: chrono::DateTime<chrono::Utc>,
+    pub finished_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub failure_reason: Option<String>,
+    pub records_written: i64,
+    pub gap_count: usize,
+}
+
+/// One event of a run's timeline.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventLine {
+    pub at: chrono::DateTime<chrono::Utc>,
+    pub kind: String,
+    pub message: String,
+    pub stream: Option<String>,
+}
+
+/// Everything the connection page shows, from `Console::detail` and `Console::diagnostics`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectionView {
+    pub summary: SummaryItem,
+    pub now: chrono::DateTime<chrono::Utc>,
+    pub runs: Vec<RunLine>,
+    /// The most recent failed run among those shown, with its events.
+    pub failing_run: Option<(RunLine, Vec<EventLine>)>,
+    /// Why the verdict is what it is, in plain words (the rule that fired).
+    pub why: String,
+}
+
+/// Runs the connection page shows.
+pub const RUNS_SHOWN: u32 = 20;
+
+/// One connection's page: summary, recent runs, the failing run's events, and diagnostics.
+#[server(prefix = "/api", endpoint = "load_connection")]
+pub async fn load_connection(id: String) -> Result<ConnectionView, ConsoleError> {
+    let console = server::owner_console().await?;
+    let detail = console.detail(&id, RUNS_SHOWN, None).await?;
+    let diagnostics = console.diagnostics(&id).await?;
+    let line = |run: &console_storage::RunRow| RunLine {
+        run_id: run.run_id.clone(),
+        status: run.status,
+        started_at: run.started_at,
+        finished_at: run.finished_at,
+        failure_reason: run.failure_reason.as_ref().map(|r| r.as_str().to_owned()),
+        records_written: run.records_written,
+        gap_count: run.gaps.len(),
+    };
+    Ok(ConnectionView {
+        now: diagnostics.now,
+        runs: detail.runs.iter().map(line).collect(),
+        failing_run: detail.failing_run.as_ref().map(|f| {
+            (
+                line(&f.run),
+                f.events
+                    .iter()
+                    .map(|e| EventLine {
+                        at: e.at,
+                        kind: e.kind.clone(),
+                        message: e.message.clone(),
+                        stream: e.stream.clone(),
+                    })
+                    .collect(),
+            )
+        }),
+        why: diagnostics.rule.explanation,
+        summary: detail.summary,
+    })
+}
+
 #[cfg(feature = "ssr")]
 mod server {
     use super::ConsoleError;

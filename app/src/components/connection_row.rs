@@ -73,7 +73,7 @@ pub fn ConnectionRow(
 /// The next action: a button for the owner's "start a run" actions, a link to the
 /// connection page for other owner actions, plain text for everyone else's.
 #[component]
-fn NextAction(
+pub fn NextAction(
     action: RequiredAction,
     id: String,
     href: String,
@@ -132,7 +132,7 @@ fn counts_text(records: i64, streams: usize) -> String {
     format!("{records} · {streams}")
 }
 
-fn run_status_text(status: RunStatus) -> &'static str {
+pub(crate) fn run_status_text(status: RunStatus) -> &'static str {
     match status {
         RunStatus::Queued => "queued",
         RunStatus::Running => "running",

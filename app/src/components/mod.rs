@@ -7,7 +7,10 @@ mod frame;
 mod pill;
 
 pub use connection_row::ConnectionRow;
-pub(crate) use connection_row::encode_path_segment;
+pub(crate) use connection_row::{
+    duration_text, encode_path_segment, exact_time, relative_time, run_status_text,
+};
+pub use connection_row::NextAction;
 pub use empty_state::EmptyState;
 pub use error_notice::ErrorNotice;
 pub use frame::Frame;

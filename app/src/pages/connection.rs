@@ -1,56 +1,229 @@
-use crate::api::{connection_summary, ConsoleError};
-use crate::components::{ErrorNotice, Frame, VerdictPill};
-use crate::pages::NotFound;
+use crate::api::{load_connection, ConnectionView, ConsoleError, EventLine, RunLine, StartRun};
+use crate::components::{
+    duration_text, encode_path_segment, exact_time, relative_time, run_status_text,
+    ErrorNotice, Frame, NextAction, VerdictPill,
+};
+use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
-/// `/connections/{id}`: a deep link to one connection. For now its header (name, connector,
-/// verdict and next action); the full detail comes with the console. Unknown id: 404.
+use crate::pages::NotFound;
+
+/// A time as the page shows it: relative, with the exact time on hover.
+fn when(now: DateTime<Utc>, at: DateTime<Utc>) -> impl IntoView {
+    view! {
+        <time datetime=at.to_rfc3339() title=exact_time(at)>
+            {relative_time(now, at)}
+        </time>
+    }
+}
+
+/// `/connections/{id}`: a deep link to one connection: its verdict and next action, why
+/// the verdict is what it is, its streams, and its recent runs with the failing run's
+/// events. Unknown id: 404.
 #[component]
 pub fn ConnectionPage() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.read().get("id").unwrap_or_default();
-    let summary = Resource::new(id, connection_summary);
+    let start = ServerAction::<StartRun>::new();
+    let view_data = Resource::new(
+        move || (id(), start.version().get()),
+        |(id, _)| load_connection(id),
+    );
 
     view! {
         <Frame signed_in=true>
             <p class="breadcrumb">
                 <a href="/">"← All connections"</a>
             </p>
-            <Suspense fallback=|| view! { <p class="muted">"Loading connection…"</p> }>
+            {move || {
+                start
+                    .value()
+                    .get()
+                    .and_then(Result::err)
+                    .map(|error| view! { <ErrorNotice error /> })
+            }}
+            <Transition fallback=|| view! { <p class="muted">"Loading connection…"</p> }>
                 {move || Suspend::new(async move {
-                    match summary.await {
-                        Ok(item) => {
-                            let name = item.name().to_owned();
-                            let next_action = item.next_action.as_ref().map(|a| a.cta.clone());
-                            view! {
-                                <Title text=name.clone() />
-                                <article class="connection-detail card">
-                                    <h1>{name}</h1>
-                                    <p class="connector">{item.connector_display_name.clone()}</p>
-                                    <VerdictPill verdict=item.rendered_verdict.clone() />
-                                    <p>{item.rendered_verdict.forward_statement.clone()}</p>
-                                    {next_action
-                                        .map(|cta| {
-                                            view! {
-                                                <p>
-                                                    <strong>"Next: "</strong>
-                                                    {cta}
-                                                </p>
-                                            }
-                                        })}
-                                </article>
-                            }
-                                .into_any()
-                        }
+                    match view_data.await {
+                        Ok(data) => view! { <ConnectionDetail data start /> }.into_any(),
                         Err(ConsoleError::NotFound { id, .. }) => {
                             view! { <NotFound what=format!("connection “{id}”") /> }.into_any()
                         }
                         Err(error) => view! { <ErrorNotice error /> }.into_any(),
                     }
                 })}
-            </Suspense>
+            </Transition>
         </Frame>
+    }
+}
+
+#[component]
+fn ConnectionDetail(data: ConnectionView, start: ServerAction<StartRun>) -> impl IntoView {
+    let ConnectionView { summary: item, now, runs, failing_run, why } = data;
+    let name = item.name().to_owned();
+    let href = format!("/connections/{}", encode_path_segment(&item.connection_id));
+    let streams = item.streams.clone();
+    view! {
+        <Title text=name.clone() />
+        <article class="connection-detail card" data-connection-id=item.connection_id.clone()>
+            <h1 data-testid="connection-title">{name}</h1>
+            <p class="connector">{item.connector_display_name.clone()}</p>
+            <VerdictPill verdict=item.rendered_verdict.clone() />
+            <p data-testid="forward-statement">{item.rendered_verdict.forward_statement.clone()}</p>
+            {item
+                .next_action
+                .clone()
+                .map(|action| {
+                    view! {
+                        <div class="next-action">
+                            <strong>"Next: "</strong>
+                            <NextAction action id=item.connection_id.clone() href start />
+                        </div>
+                    }
+                })}
+        </article>
+
+        <section class="card" aria-labelledby="why-heading">
+            <h2 id="why-heading">"Why this verdict"</h2>
+            <p data-testid="why">{why}</p>
+        </section>
+
+        <section class="card" aria-labelledby="streams-heading">
+            <h2 id="streams-heading">"Streams"</h2>
+            <div class="table-wrap">
+                <table data-testid="streams">
+                    <thead>
+                        <tr>
+                            <th scope="col">"Stream"</th>
+                            <th scope="col">"Records"</th>
+                            <th scope="col">"Last updated"</th>
+                        </tr>
+                    </thead>
+                    <tbody>
+                        {streams
+                            .into_iter()
+                            .map(|s| {
+                                view! {
+                                    <tr>
+                                        <th scope="row">
+                                            {s.name}
+                                            {(!s.required).then_some(" (optional)")}
+                                        </th>
+                                        <td>{s.record_count}</td>
+                                        <td>
+                                            {match s.last_updated_at {
+                                                Some(at) => when(now, at).into_any(),
+                                                None => "never".into_any(),
+                                            }}
+                                        </td>
+                                    </tr>
+                                }
+                            })
+                            .collect_view()}
+                    </tbody>
+                </table>
+            </div>
+        </section>
+
+        {failing_run.map(|(run, events)| view! { <FailingRun run events now /> })}
+
+        <section class="card" aria-labelledby="runs-heading">
+            <h2 id="runs-heading">"Recent runs"</h2>
+            {if runs.is_empty() {
+                view! { <p class="muted">"No runs yet."</p> }.into_any()
+            } else {
+                view! { <RunTable runs now /> }.into_any()
+            }}
+        </section>
+    }
+}
+
+fn duration(run: &RunLine) -> String {
+    match run.finished_at {
+        Some(end) => duration_text((end - run.started_at).num_seconds()),
+        None => "running".to_owned(),
+    }
+}
+
+#[component]
+fn RunTable(runs: Vec<RunLine>, now: DateTime<Utc>) -> impl IntoView {
+    view! {
+        <div class="table-wrap">
+            <table data-testid="runs">
+                <thead>
+                    <tr>
+                        <th scope="col">"Started"</th>
+                        <th scope="col">"Status"</th>
+                        <th scope="col">"Duration"</th>
+                        <th scope="col">"Records"</th>
+                        <th scope="col">"Gaps"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {runs
+                        .into_iter()
+                        .map(|run| {
+                            let status = match &run.failure_reason {
+                                Some(reason) => {
+                                    format!("{} ({reason})", run_status_text(run.status))
+                                }
+                                None => run_status_text(run.status).to_owned(),
+                            };
+                            let took = duration(&run);
+                            view! {
+                                <tr data-run-id=run.run_id.clone()>
+                                    <td>{when(now, run.started_at)}</td>
+                                    <td>{status}</td>
+                                    <td>{took}</td>
+                                    <td>{run.records_written}</td>
+                                    <td>{run.gap_count}</td>
+                                </tr>
+                            }
+                        })
+                        .collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+}
+
+#[component]
+fn FailingRun(run: RunLine, events: Vec<EventLine>, now: DateTime<Utc>) -> impl IntoView {
+    let reason = run.failure_reason.clone().unwrap_or_else(|| "no reason given".to_owned());
+    view! {
+        <section class="card" aria-labelledby="failing-heading" data-testid="failing-run">
+            <h2 id="failing-heading">"The failing run"</h2>
+            <p>
+                "Started " {when(now, run.started_at)} ", failed: " <strong>{reason}</strong>
+            </p>
+            {if events.is_empty() {
+                view! { <p class="muted">"This run recorded no events."</p> }.into_any()
+            } else {
+                view! {
+                    <ol class="timeline" data-testid="failing-run-events">
+                        {events
+                            .into_iter()
+                            .map(|e| {
+                                view! {
+                                    <li>
+                                        <time datetime=e.at.to_rfc3339() title=exact_time(e.at)>
+                                            {e.at.format("%H:%M:%S").to_string()}
+                                        </time>
+                                        " "
+                                        <span class="event-kind">{e.kind}</span>
+                                        {e.stream.map(|s| format!(" [{s}]"))}
+                                        " "
+                                        {e.message}
+                                    </li>
+                                }
+                            })
+                            .collect_view()}
+                    </ol>
+                }
+                    .into_any()
+            }}
+        </section>
     }
 }

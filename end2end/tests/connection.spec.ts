@@ -1,0 +1,45 @@
+import { createRequire } from 'node:module';
+import { expect, hydrated, logIn, screenshot, test } from './support';
+
+const require = createRequire(__filename);
+
+interface Item {
+  connection_id: string;
+  last_run: { status: string } | null;
+  rendered_verdict: { pill: { label: string }; annotations: { text: string }[] };
+}
+
+test('a connection page shows the verdict, why, streams, runs and the failing run', async ({ page }) => {
+  await logIn(page, '/');
+  const items: Item[] = (await (await page.request.get('/_ref/connectors')).json()).data;
+  const failed = items.find((i) => i.last_run?.status === 'failed');
+  expect(failed, 'the demo has a connection whose last run failed').toBeTruthy();
+  const id = failed!.connection_id;
+
+  await page.goto(`/connections/${id}`);
+  await hydrated(page);
+  const detail = await (await page.request.get(`/_ref/connections/${id}`)).json();
+  const diagnostics = await (await page.request.get(`/_ref/connections/${id}/diagnostics`)).json();
+
+  await expect(page.getByTestId('pill')).toHaveText(detail.summary.rendered_verdict.pill.label);
+  await expect(page.getByTestId('why')).toHaveText(diagnostics.rule.explanation);
+  await expect(page.getByTestId('streams').locator('tbody tr')).toHaveCount(detail.summary.streams.length);
+  expect(detail.failing_run).toBeTruthy();
+  await expect(page.getByTestId('runs').locator(`tr[data-run-id="${detail.failing_run.run.run_id}"]`)).toHaveCount(1);
+  const events = page.getByTestId('failing-run-events').locator('li');
+  await expect(events).toHaveCount(detail.failing_run.events.length);
+
+  await page.addScriptTag({ path: require.resolve('axe-core/axe.min.js') });
+  const violations = await page.evaluate(async () => {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    const result = await (window as any).axe.run(document);
+    return result.violations
+      .filter((v: { impact: string }) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v: { id: string }) => v.id);
+  });
+  expect(violations).toEqual([]);
+
+  await screenshot(page, 'connection-1280');
+  await page.setViewportSize({ width: 390, height: 844 });
+  await screenshot(page, 'connection-390');
+});
