@@ -245,6 +245,59 @@ pub async fn load_connection(id: String) -> Result<ConnectionView, ConsoleError>
     })
 }
 
+/// Changes a connection's lifecycle (`pause`, `resume`, `revoke`, `reactivate`, `activate`),
+/// or turns its schedule back on (`enable_schedule`). Revoking needs `confirm=yes`.
+#[server(prefix = "/api", endpoint = "change_lifecycle")]
+pub async fn change_lifecycle(
+    id: String,
+    action: String,
+    confirm: Option<String>,
+) -> Result<(), ConsoleError> {
+    let console = server::owner_console().await?;
+    if action == "enable_schedule" {
+        let schedule = console
+            .summary(&id)
+            .await?
+            .schedule
+            .ok_or_else(|| ConsoleError::Invalid {
+                message: "This connection has no schedule to turn on.".to_owned(),
+            })?;
+        let body = console_service::commands::PutSchedule {
+            interval_seconds: schedule.interval_seconds,
+            jitter_seconds: schedule.jitter_seconds,
+            enabled: true,
+        };
+        console.put_schedule(&id, body).await?;
+        return Ok(());
+    }
+    let lifecycle: console_domain::model::LifecycleAction =
+        serde_json::from_value(serde_json::Value::String(action.clone())).map_err(|_| {
+            ConsoleError::Invalid {
+                message: format!("“{action}” is not a lifecycle action."),
+            }
+        })?;
+    if lifecycle == console_domain::model::LifecycleAction::Revoke
+        && confirm.as_deref() != Some("yes")
+    {
+        return Err(ConsoleError::Invalid {
+            message: "Tick the confirmation box to revoke this connection.".to_owned(),
+        });
+    }
+    console.change_lifecycle(&id, lifecycle).await?;
+    Ok(())
+}
+
+/// Sets (or, when empty, clears) the owner's label of a connection.
+#[server(prefix = "/api", endpoint = "rename_connection")]
+pub async fn rename_connection(id: String, display_name: String) -> Result<(), ConsoleError> {
+    let console = server::owner_console().await?;
+    let body = console_service::commands::RenameConnection {
+        display_name: Some(display_name).filter(|n| !n.trim().is_empty()),
+    };
+    console.rename_connection(&id, body).await?;
+    Ok(())
+}
+
 #[cfg(feature = "ssr")]
 mod server {
     use super::ConsoleError;

@@ -43,3 +43,45 @@ test('a connection page shows the verdict, why, streams, runs and the failing ru
   await page.setViewportSize({ width: 390, height: 844 });
   await screenshot(page, 'connection-390');
 });
+
+test('rename, pause and resume, revoke with confirmation and reactivate', async ({ page }) => {
+  await logIn(page, '/');
+  const items: { connection_id: string; display_name: string | null; status: string }[] = (
+    await (await page.request.get('/_ref/connectors')).json()
+  ).data;
+  const rides = items.find((i) => i.display_name === 'Rides' && i.status === 'active');
+  expect(rides, 'the demo has an active "Rides" connection').toBeTruthy();
+  const id = rides!.connection_id;
+  const json = async () => (await (await page.request.get(`/_ref/connectors?connection=${id}`)).json()).data[0];
+
+  await page.goto(`/connections/${id}`);
+  await hydrated(page);
+  const manage = page.getByTestId('manage');
+
+  await manage.getByLabel('Name').fill('Bike rides');
+  await manage.getByRole('button', { name: 'Rename' }).click();
+  await expect(page.getByTestId('connection-title')).toHaveText('Bike rides');
+  expect((await json()).display_name).toBe('Bike rides');
+
+  await manage.getByTestId('lifecycle-pause').click();
+  await expect(page.getByTestId('pill')).toHaveText('Paused');
+  expect((await json()).status).toBe('paused');
+  await manage.getByTestId('lifecycle-resume').click();
+  await expect(manage.getByTestId('lifecycle-pause')).toBeVisible();
+  expect((await json()).status).toBe('active');
+
+  // Revoking needs the confirmation box; without it nothing changes.
+  await manage.getByTestId('lifecycle-revoke').click();
+  expect((await json()).status).toBe('active');
+  await manage.getByLabel(/Yes, stop collecting/).check();
+  await manage.getByTestId('lifecycle-revoke').click();
+  await expect(page.getByTestId('pill')).toHaveText('Revoked');
+  expect((await json()).status).toBe('revoked');
+  await manage.getByTestId('lifecycle-reactivate').click();
+  await expect(manage.getByTestId('lifecycle-reactivate')).toHaveCount(0);
+  expect((await json()).status).not.toBe('revoked');
+
+  // The list shows the new name.
+  await page.goto('/');
+  await expect(page.locator(`li[data-connection-id="${id}"]`).getByTestId('connection-name')).toHaveText('Bike rides');
+});

@@ -1,4 +1,10 @@
-use crate::api::{load_connection, ConnectionView, ConsoleError, EventLine, RunLine, StartRun};
+use crate::api::{
+    load_connection, ChangeLifecycle, ConnectionView, ConsoleError, EventLine, RenameConnection,
+    RunLine, StartRun,
+};
+use console_domain::model::ConnectionStatus;
+use console_domain::summary::SummaryItem;
+use leptos::form::ActionForm;
 use crate::components::{
     duration_text, encode_path_segment, exact_time, relative_time, run_status_text,
     ErrorNotice, Frame, NextAction, VerdictPill,
@@ -27,27 +33,38 @@ pub fn ConnectionPage() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.read().get("id").unwrap_or_default();
     let start = ServerAction::<StartRun>::new();
+    let lifecycle = ServerAction::<ChangeLifecycle>::new();
+    let rename = ServerAction::<RenameConnection>::new();
     let view_data = Resource::new(
-        move || (id(), start.version().get()),
+        move || {
+            (
+                id(),
+                start.version().get() + lifecycle.version().get() + rename.version().get(),
+            )
+        },
         |(id, _)| load_connection(id),
     );
+    let error = move || {
+        start
+            .value()
+            .get()
+            .and_then(Result::err)
+            .or_else(|| lifecycle.value().get().and_then(Result::err))
+            .or_else(|| rename.value().get().and_then(Result::err))
+    };
 
     view! {
         <Frame signed_in=true>
             <p class="breadcrumb">
                 <a href="/">"← All connections"</a>
             </p>
-            {move || {
-                start
-                    .value()
-                    .get()
-                    .and_then(Result::err)
-                    .map(|error| view! { <ErrorNotice error /> })
-            }}
+            {move || error().map(|error| view! { <ErrorNotice error /> })}
             <Transition fallback=|| view! { <p class="muted">"Loading connection…"</p> }>
                 {move || Suspend::new(async move {
                     match view_data.await {
-                        Ok(data) => view! { <ConnectionDetail data start /> }.into_any(),
+                        Ok(data) => {
+                            view! { <ConnectionDetail data start lifecycle rename /> }.into_any()
+                        }
                         Err(ConsoleError::NotFound { id, .. }) => {
                             view! { <NotFound what=format!("connection “{id}”") /> }.into_any()
                         }
@@ -60,11 +77,17 @@ pub fn ConnectionPage() -> impl IntoView {
 }
 
 #[component]
-fn ConnectionDetail(data: ConnectionView, start: ServerAction<StartRun>) -> impl IntoView {
+fn ConnectionDetail(
+    data: ConnectionView,
+    start: ServerAction<StartRun>,
+    lifecycle: ServerAction<ChangeLifecycle>,
+    rename: ServerAction<RenameConnection>,
+) -> impl IntoView {
     let ConnectionView { summary: item, now, runs, failing_run, why } = data;
     let name = item.name().to_owned();
     let href = format!("/connections/{}", encode_path_segment(&item.connection_id));
     let streams = item.streams.clone();
+    let manage = view! { <Manage item=item.clone() lifecycle rename /> };
     view! {
         <Title text=name.clone() />
         <article class="connection-detail card" data-connection-id=item.connection_id.clone()>
@@ -128,6 +151,8 @@ fn ConnectionDetail(data: ConnectionView, start: ServerAction<StartRun>) -> impl
         </section>
 
         {failing_run.map(|(run, events)| view! { <FailingRun run events now /> })}
+
+        {manage}
 
         <section class="card" aria-labelledby="runs-heading">
             <h2 id="runs-heading">"Recent runs"</h2>
@@ -224,6 +249,111 @@ fn FailingRun(run: RunLine, events: Vec<EventLine>, now: DateTime<Utc>) -> impl 
                 }
                     .into_any()
             }}
+        </section>
+    }
+}
+
+/// A one-button form that changes the connection's lifecycle.
+#[component]
+fn LifecycleButton(
+    lifecycle: ServerAction<ChangeLifecycle>,
+    id: String,
+    action: &'static str,
+    label: &'static str,
+) -> impl IntoView {
+    view! {
+        <ActionForm action=lifecycle attr:class="inline-form">
+            <input type="hidden" name="id" value=id />
+            <input type="hidden" name="action" value=action />
+            <button type="submit" class="button" data-testid=format!("lifecycle-{action}")>
+                {label}
+            </button>
+        </ActionForm>
+    }
+}
+
+/// Rename, pause/resume, revoke (with a confirmation box), reactivate, schedule on.
+#[component]
+fn Manage(
+    item: SummaryItem,
+    lifecycle: ServerAction<ChangeLifecycle>,
+    rename: ServerAction<RenameConnection>,
+) -> impl IntoView {
+    let id = item.connection_id.clone();
+    let status = item.status;
+    let schedule_off = item.schedule.as_ref().is_some_and(|s| !s.enabled);
+    let label = item.display_name.clone().unwrap_or_default();
+    let buttons = match status {
+        ConnectionStatus::Draft => view! {
+            <LifecycleButton lifecycle id=id.clone() action="activate" label="Activate" />
+        }
+        .into_any(),
+        ConnectionStatus::Active => view! {
+            <LifecycleButton lifecycle id=id.clone() action="pause" label="Pause" />
+            {schedule_off
+                .then(|| {
+                    view! {
+                        <LifecycleButton
+                            lifecycle
+                            id=id.clone()
+                            action="enable_schedule"
+                            label="Turn the schedule on"
+                        />
+                    }
+                })}
+        }
+        .into_any(),
+        ConnectionStatus::Paused => view! {
+            <LifecycleButton lifecycle id=id.clone() action="resume" label="Resume" />
+        }
+        .into_any(),
+        ConnectionStatus::Revoked => view! {
+            <LifecycleButton lifecycle id=id.clone() action="reactivate" label="Reactivate" />
+        }
+        .into_any(),
+    };
+    let revocable = matches!(status, ConnectionStatus::Active | ConnectionStatus::Paused);
+    let revoke_id = id.clone();
+    view! {
+        <section class="card stack" aria-labelledby="manage-heading" data-testid="manage">
+            <h2 id="manage-heading">"Manage"</h2>
+            <ActionForm action=rename attr:class="inline-form">
+                <input type="hidden" name="id" value=id.clone() />
+                <label for="display_name">"Name "</label>
+                <input
+                    id="display_name"
+                    name="display_name"
+                    type="text"
+                    value=label
+                    placeholder=item.connector_display_name.clone()
+                    maxlength="200"
+                />
+                " "
+                <button type="submit" class="button">"Rename"</button>
+            </ActionForm>
+            <div class="manage-buttons">{buttons}</div>
+            {revocable
+                .then(|| {
+                    view! {
+                        <ActionForm action=lifecycle attr:class="revoke-form">
+                            <input type="hidden" name="id" value=revoke_id.clone() />
+                            <input type="hidden" name="action" value="revoke" />
+                            <input
+                                type="checkbox"
+                                id="confirm-revoke"
+                                name="confirm"
+                                value="yes"
+                                required
+                            />
+                            <label for="confirm-revoke">
+                                " Yes, stop collecting and revoke this connection "
+                            </label>
+                            <button type="submit" class="button" data-testid="lifecycle-revoke">
+                                "Revoke"
+                            </button>
+                        </ActionForm>
+                    }
+                })}
         </section>
     }
 }
