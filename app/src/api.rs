@@ -255,13 +255,14 @@ pub async fn change_lifecycle(
 ) -> Result<(), ConsoleError> {
     let console = server::owner_console().await?;
     if action == "enable_schedule" {
-        let schedule = console
-            .summary(&id)
-            .await?
-            .schedule
-            .ok_or_else(|| ConsoleError::Invalid {
-                message: "This connection has no schedule to turn on.".to_owned(),
-            })?;
+        let schedule =
+            console
+                .summary(&id)
+                .await?
+                .schedule
+                .ok_or_else(|| ConsoleError::Invalid {
+                    message: "This connection has no schedule to turn on.".to_owned(),
+                })?;
         let body = console_service::commands::PutSchedule {
             interval_seconds: schedule.interval_seconds,
             jitter_seconds: schedule.jitter_seconds,
@@ -295,6 +296,24 @@ pub async fn rename_connection(id: String, display_name: String) -> Result<(), C
         display_name: Some(display_name).filter(|n| !n.trim().is_empty()),
     };
     console.rename_connection(&id, body).await?;
+    Ok(())
+}
+
+/// Sets a connection's schedule from the editor's form (minutes; `enabled` is a checkbox).
+#[server(prefix = "/api", endpoint = "save_schedule")]
+pub async fn save_schedule(
+    id: String,
+    interval_minutes: i64,
+    jitter_minutes: i64,
+    enabled: Option<String>,
+) -> Result<(), ConsoleError> {
+    let console = server::owner_console().await?;
+    let body = console_service::commands::PutSchedule {
+        interval_seconds: interval_minutes.saturating_mul(60),
+        jitter_seconds: jitter_minutes.saturating_mul(60),
+        enabled: enabled.is_some(),
+    };
+    console.put_schedule(&id, body).await?;
     Ok(())
 }
 

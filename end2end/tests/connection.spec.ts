@@ -85,3 +85,28 @@ test('rename, pause and resume, revoke with confirmation and reactivate', async 
   await page.goto('/');
   await expect(page.locator(`li[data-connection-id="${id}"]`).getByTestId('connection-name')).toHaveText('Bike rides');
 });
+
+test('the schedule editor changes the interval and turns the schedule off', async ({ page }) => {
+  await logIn(page, '/');
+  const items: { connection_id: string; display_name: string | null; schedule: unknown }[] = (
+    await (await page.request.get('/_ref/connectors')).json()
+  ).data;
+  const laptop = items.find((i) => i.display_name === 'Laptop browser' && i.schedule);
+  expect(laptop, 'the demo has a scheduled "Laptop browser"').toBeTruthy();
+  const id = laptop!.connection_id;
+  const schedule = async () =>
+    (await (await page.request.get(`/_ref/connectors?connection=${id}`)).json()).data[0].schedule;
+
+  await page.goto(`/connections/${id}`);
+  await hydrated(page);
+  const editor = page.getByTestId('schedule-editor');
+  await editor.getByLabel('Every (minutes)').fill('180');
+  await editor.getByRole('button', { name: 'Save schedule' }).click();
+  await expect(editor.getByTestId('schedule-summary')).toHaveText('Every 3 h');
+  expect((await schedule()).interval_seconds).toBe(10800);
+
+  await editor.getByLabel('Enabled').uncheck();
+  await editor.getByRole('button', { name: 'Save schedule' }).click();
+  await expect(editor.getByTestId('schedule-summary')).toHaveText('Schedule paused');
+  expect((await schedule()).enabled).toBe(false);
+});

@@ -214,9 +214,18 @@ mod tests {
     fn times_and_counts_read_as_words() {
         let now = Utc.with_ymd_and_hms(2026, 1, 10, 12, 0, 0).unwrap();
         assert_eq!(relative_time(now, now), "just now");
-        assert_eq!(relative_time(now, now - chrono::Duration::minutes(5)), "5 min ago");
-        assert_eq!(relative_time(now, now - chrono::Duration::days(3)), "3 days ago");
-        assert_eq!(relative_time(now, now + chrono::Duration::hours(2)), "in 2 h");
+        assert_eq!(
+            relative_time(now, now - chrono::Duration::minutes(5)),
+            "5 min ago"
+        );
+        assert_eq!(
+            relative_time(now, now - chrono::Duration::days(3)),
+            "3 days ago"
+        );
+        assert_eq!(
+            relative_time(now, now + chrono::Duration::hours(2)),
+            "in 2 h"
+        );
         assert_eq!(counts_text(1, 1), "1 record · 1 stream");
         assert_eq!(counts_text(1200, 3), "1200 records · 3 streams");
         assert_eq!(schedule_text(None), "Manual refresh");

@@ -7,10 +7,10 @@ mod frame;
 mod pill;
 
 pub use connection_row::ConnectionRow;
-pub(crate) use connection_row::{
-    duration_text, encode_path_segment, exact_time, relative_time, run_status_text,
-};
 pub use connection_row::NextAction;
+pub(crate) use connection_row::{
+    duration_text, encode_path_segment, exact_time, relative_time, run_status_text, schedule_text,
+};
 pub use empty_state::EmptyState;
 pub use error_notice::ErrorNotice;
 pub use frame::Frame;

@@ -1,15 +1,15 @@
 use crate::api::{
     load_connection, ChangeLifecycle, ConnectionView, ConsoleError, EventLine, RenameConnection,
-    RunLine, StartRun,
+    RunLine, SaveSchedule, StartRun,
 };
+use crate::components::{
+    duration_text, encode_path_segment, exact_time, relative_time, run_status_text, ErrorNotice,
+    Frame, NextAction, VerdictPill,
+};
+use chrono::{DateTime, Utc};
 use console_domain::model::ConnectionStatus;
 use console_domain::summary::SummaryItem;
 use leptos::form::ActionForm;
-use crate::components::{
-    duration_text, encode_path_segment, exact_time, relative_time, run_status_text,
-    ErrorNotice, Frame, NextAction, VerdictPill,
-};
-use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
@@ -35,11 +35,15 @@ pub fn ConnectionPage() -> impl IntoView {
     let start = ServerAction::<StartRun>::new();
     let lifecycle = ServerAction::<ChangeLifecycle>::new();
     let rename = ServerAction::<RenameConnection>::new();
+    let schedule = ServerAction::<SaveSchedule>::new();
     let view_data = Resource::new(
         move || {
             (
                 id(),
-                start.version().get() + lifecycle.version().get() + rename.version().get(),
+                start.version().get()
+                    + lifecycle.version().get()
+                    + rename.version().get()
+                    + schedule.version().get(),
             )
         },
         |(id, _)| load_connection(id),
@@ -51,6 +55,7 @@ pub fn ConnectionPage() -> impl IntoView {
             .and_then(Result::err)
             .or_else(|| lifecycle.value().get().and_then(Result::err))
             .or_else(|| rename.value().get().and_then(Result::err))
+            .or_else(|| schedule.value().get().and_then(Result::err))
     };
 
     view! {
@@ -63,7 +68,7 @@ pub fn ConnectionPage() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match view_data.await {
                         Ok(data) => {
-                            view! { <ConnectionDetail data start lifecycle rename /> }.into_any()
+                            view! { <ConnectionDetail data start lifecycle rename schedule /> }.into_any()
                         }
                         Err(ConsoleError::NotFound { id, .. }) => {
                             view! { <NotFound what=format!("connection “{id}”") /> }.into_any()
@@ -82,12 +87,20 @@ fn ConnectionDetail(
     start: ServerAction<StartRun>,
     lifecycle: ServerAction<ChangeLifecycle>,
     rename: ServerAction<RenameConnection>,
+    schedule: ServerAction<SaveSchedule>,
 ) -> impl IntoView {
-    let ConnectionView { summary: item, now, runs, failing_run, why } = data;
+    let ConnectionView {
+        summary: item,
+        now,
+        runs,
+        failing_run,
+        why,
+    } = data;
     let name = item.name().to_owned();
     let href = format!("/connections/{}", encode_path_segment(&item.connection_id));
     let streams = item.streams.clone();
     let manage = view! { <Manage item=item.clone() lifecycle rename /> };
+    let editor = view! { <ScheduleEditor item=item.clone() schedule /> };
     view! {
         <Title text=name.clone() />
         <article class="connection-detail card" data-connection-id=item.connection_id.clone()>
@@ -153,6 +166,7 @@ fn ConnectionDetail(
         {failing_run.map(|(run, events)| view! { <FailingRun run events now /> })}
 
         {manage}
+        {editor}
 
         <section class="card" aria-labelledby="runs-heading">
             <h2 id="runs-heading">"Recent runs"</h2>
@@ -216,7 +230,10 @@ fn RunTable(runs: Vec<RunLine>, now: DateTime<Utc>) -> impl IntoView {
 
 #[component]
 fn FailingRun(run: RunLine, events: Vec<EventLine>, now: DateTime<Utc>) -> impl IntoView {
-    let reason = run.failure_reason.clone().unwrap_or_else(|| "no reason given".to_owned());
+    let reason = run
+        .failure_reason
+        .clone()
+        .unwrap_or_else(|| "no reason given".to_owned());
     view! {
         <section class="card" aria-labelledby="failing-heading" data-testid="failing-run">
             <h2 id="failing-heading">"The failing run"</h2>
@@ -354,6 +371,54 @@ fn Manage(
                         </ActionForm>
                     }
                 })}
+        </section>
+    }
+}
+
+/// The schedule editor: interval and jitter in minutes, and whether it runs.
+#[component]
+fn ScheduleEditor(item: SummaryItem, schedule: ServerAction<SaveSchedule>) -> impl IntoView {
+    let current = item.schedule.clone();
+    let interval = current.as_ref().map_or(360, |s| s.interval_seconds / 60);
+    let jitter = current.as_ref().map_or(0, |s| s.jitter_seconds / 60);
+    let enabled = current.as_ref().is_none_or(|s| s.enabled);
+    let summary = crate::components::schedule_text(current.as_ref());
+    view! {
+        <section class="card" aria-labelledby="schedule-heading" data-testid="schedule-editor">
+            <h2 id="schedule-heading">"Schedule"</h2>
+            <p data-testid="schedule-summary">{summary}</p>
+            <ActionForm action=schedule attr:class="schedule-form">
+                <input type="hidden" name="id" value=item.connection_id.clone() />
+                <label for="interval_minutes">"Every (minutes)"</label>
+                <input
+                    id="interval_minutes"
+                    name="interval_minutes"
+                    type="number"
+                    min="1"
+                    required
+                    value=interval.to_string()
+                />
+                <label for="jitter_minutes">"Jitter (minutes)"</label>
+                <input
+                    id="jitter_minutes"
+                    name="jitter_minutes"
+                    type="number"
+                    min="0"
+                    required
+                    value=jitter.to_string()
+                />
+                <span>
+                    <input
+                        id="schedule_enabled"
+                        name="enabled"
+                        type="checkbox"
+                        value="on"
+                        checked=enabled
+                    />
+                    <label for="schedule_enabled">" Enabled"</label>
+                </span>
+                <button type="submit" class="button">"Save schedule"</button>
+            </ActionForm>
         </section>
     }
 }
