@@ -203,6 +203,19 @@ pub struct ConnectionView {
     pub failing_run: Option<(RunLine, Vec<EventLine>)>,
     /// Why the verdict is what it is, in plain words (the rule that fired).
     pub why: String,
+    /// Attention items, open and resolved.
+    pub attention: Vec<AttentionLine>,
+}
+
+/// Something the connector asked the owner to do.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttentionLine {
+    pub attention_id: String,
+    /// `reauth` or `add_info`.
+    pub kind: String,
+    pub message: Option<String>,
+    pub opened_at: chrono::DateTime<chrono::Utc>,
+    pub resolved_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// Runs the connection page shows.
@@ -241,6 +254,17 @@ pub async fn load_connection(id: String) -> Result<ConnectionView, ConsoleError>
             )
         }),
         why: diagnostics.rule.explanation,
+        attention: detail
+            .attention
+            .iter()
+            .map(|a| AttentionLine {
+                attention_id: a.attention_id.clone(),
+                kind: a.kind.as_str().to_owned(),
+                message: a.message.clone(),
+                opened_at: a.opened_at,
+                resolved_at: a.resolved_at,
+            })
+            .collect(),
         summary: detail.summary,
     })
 }
@@ -314,6 +338,14 @@ pub async fn save_schedule(
         enabled: enabled.is_some(),
     };
     console.put_schedule(&id, body).await?;
+    Ok(())
+}
+
+/// Marks an attention item as done.
+#[server(prefix = "/api", endpoint = "resolve_attention")]
+pub async fn resolve_attention(attention_id: String) -> Result<(), ConsoleError> {
+    let console = server::owner_console().await?;
+    console.resolve_attention(&attention_id).await?;
     Ok(())
 }
 

@@ -110,3 +110,27 @@ test('the schedule editor changes the interval and turns the schedule off', asyn
   await expect(editor.getByTestId('schedule-summary')).toHaveText('Schedule paused');
   expect((await schedule()).enabled).toBe(false);
 });
+
+test('an open attention item shows on the connection page and can be marked as done', async ({ page }) => {
+  await logIn(page, '/');
+  const items: { connection_id: string }[] = (await (await page.request.get('/_ref/connectors')).json()).data;
+  let found: { id: string; attentionId: string } | undefined;
+  for (const item of items) {
+    const detail = await (await page.request.get(`/_ref/connections/${item.connection_id}`)).json();
+    const open = detail.attention.find((a: { resolved_at: string | null }) => !a.resolved_at);
+    if (open) {
+      found = { id: item.connection_id, attentionId: open.attention_id };
+      break;
+    }
+  }
+  expect(found, 'the demo has an open attention item').toBeTruthy();
+
+  await page.goto(`/connections/${found!.id}`);
+  await hydrated(page);
+  const entry = page.getByTestId('attention').locator(`li[data-attention-id="${found!.attentionId}"]`);
+  await entry.getByRole('button', { name: 'Mark as done' }).click();
+  await expect(entry).toContainText('resolved');
+  const detail = await (await page.request.get(`/_ref/connections/${found!.id}`)).json();
+  const after = detail.attention.find((a: { attention_id: string }) => a.attention_id === found!.attentionId);
+  expect(after.resolved_at).toBeTruthy();
+});

@@ -2,6 +2,7 @@ use crate::api::{
     load_connection, ChangeLifecycle, ConnectionView, ConsoleError, EventLine, RenameConnection,
     RunLine, SaveSchedule, StartRun,
 };
+use crate::api::{AttentionLine, ResolveAttention};
 use crate::components::{
     duration_text, encode_path_segment, exact_time, relative_time, run_status_text, ErrorNotice,
     Frame, NextAction, VerdictPill,
@@ -36,6 +37,7 @@ pub fn ConnectionPage() -> impl IntoView {
     let lifecycle = ServerAction::<ChangeLifecycle>::new();
     let rename = ServerAction::<RenameConnection>::new();
     let schedule = ServerAction::<SaveSchedule>::new();
+    let resolve = ServerAction::<ResolveAttention>::new();
     let view_data = Resource::new(
         move || {
             (
@@ -43,7 +45,8 @@ pub fn ConnectionPage() -> impl IntoView {
                 start.version().get()
                     + lifecycle.version().get()
                     + rename.version().get()
-                    + schedule.version().get(),
+                    + schedule.version().get()
+                    + resolve.version().get(),
             )
         },
         |(id, _)| load_connection(id),
@@ -56,6 +59,7 @@ pub fn ConnectionPage() -> impl IntoView {
             .or_else(|| lifecycle.value().get().and_then(Result::err))
             .or_else(|| rename.value().get().and_then(Result::err))
             .or_else(|| schedule.value().get().and_then(Result::err))
+            .or_else(|| resolve.value().get().and_then(Result::err))
     };
 
     view! {
@@ -68,7 +72,7 @@ pub fn ConnectionPage() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match view_data.await {
                         Ok(data) => {
-                            view! { <ConnectionDetail data start lifecycle rename schedule /> }.into_any()
+                            view! { <ConnectionDetail data start lifecycle rename schedule resolve /> }.into_any()
                         }
                         Err(ConsoleError::NotFound { id, .. }) => {
                             view! { <NotFound what=format!("connection “{id}”") /> }.into_any()
@@ -88,6 +92,7 @@ fn ConnectionDetail(
     lifecycle: ServerAction<ChangeLifecycle>,
     rename: ServerAction<RenameConnection>,
     schedule: ServerAction<SaveSchedule>,
+    resolve: ServerAction<ResolveAttention>,
 ) -> impl IntoView {
     let ConnectionView {
         summary: item,
@@ -95,6 +100,7 @@ fn ConnectionDetail(
         runs,
         failing_run,
         why,
+        attention,
     } = data;
     let name = item.name().to_owned();
     let href = format!("/connections/{}", encode_path_segment(&item.connection_id));
@@ -165,6 +171,7 @@ fn ConnectionDetail(
 
         {failing_run.map(|(run, events)| view! { <FailingRun run events now /> })}
 
+        {(!attention.is_empty()).then(|| view! { <Attention items=attention now resolve /> })}
         {manage}
         {editor}
 
@@ -419,6 +426,52 @@ fn ScheduleEditor(item: SummaryItem, schedule: ServerAction<SaveSchedule>) -> im
                 </span>
                 <button type="submit" class="button">"Save schedule"</button>
             </ActionForm>
+        </section>
+    }
+}
+
+/// What the connector asked the owner to do, newest first as the server lists them.
+#[component]
+fn Attention(
+    items: Vec<AttentionLine>,
+    now: DateTime<Utc>,
+    resolve: ServerAction<ResolveAttention>,
+) -> impl IntoView {
+    view! {
+        <section class="card" id="attention" aria-labelledby="attention-heading" data-testid="attention">
+            <h2 id="attention-heading">"Attention"</h2>
+            <ul class="attention-list">
+                {items
+                    .into_iter()
+                    .map(|a| {
+                        let what = match a.kind.as_str() {
+                            "reauth" => "Reconnect this account",
+                            "add_info" => "Complete the requested action",
+                            _ => "Needs you",
+                        };
+                        let attention_id = a.attention_id.clone();
+                        view! {
+                            <li data-attention-id=a.attention_id.clone()>
+                                <strong>{what}</strong>
+                                {a.message.map(|m| format!(": {m}"))}
+                                " · opened "
+                                {when(now, a.opened_at)}
+                                {match a.resolved_at {
+                                    Some(at) => view! { " · resolved " {when(now, at)} }.into_any(),
+                                    None => view! {
+                                        <ActionForm action=resolve attr:class="inline-form">
+                                            <input type="hidden" name="attention_id" value=attention_id.clone() />
+                                            " "
+                                            <button type="submit" class="button">"Mark as done"</button>
+                                        </ActionForm>
+                                    }
+                                        .into_any(),
+                                }}
+                            </li>
+                        }
+                    })
+                    .collect_view()}
+            </ul>
         </section>
     }
 }
