@@ -160,7 +160,7 @@ pub async fn list_connections(query: ListQuery) -> Result<ConnectionList, Consol
 pub async fn start_run(id: String) -> Result<String, ConsoleError> {
     let console = server::owner_console().await?;
     let run = console
-        .start_run(&id, console_storage::RunTrigger::Owner)
+        .start_run(&id, console_service::RunTrigger::Owner)
         .await?;
     Ok(run.run_id)
 }
@@ -227,7 +227,7 @@ pub async fn load_connection(id: String) -> Result<ConnectionView, ConsoleError>
     let console = server::owner_console().await?;
     let detail = console.detail(&id, RUNS_SHOWN, None).await?;
     let diagnostics = console.diagnostics(&id).await?;
-    let line = |run: &console_storage::RunRow| RunLine {
+    let line = |run: &console_service::RunRow| RunLine {
         run_id: run.run_id.clone(),
         status: run.status,
         started_at: run.started_at,

@@ -16,6 +16,8 @@ pub mod manifests;
 pub mod projector;
 
 pub use error::{ServiceError, ServiceResult};
+/// Rows the edges render, re-exported so they depend on the service alone.
+pub use console_storage::{AttentionRow, RunEvent, RunRow, RunTrigger};
 
 use console_domain::clock::Clock;
 use console_storage::Store;
