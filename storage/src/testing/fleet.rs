@@ -367,5 +367,12 @@ pub async fn load_fleet(db: &Database, spec: &FleetSpec, now: Instant) -> StoreR
         }
         start = end;
     }
+    // A Postgres database this size in production has statistics (autovacuum analyzes
+    // tables as they grow); a freshly bulk-loaded one has none until autovacuum gets to it,
+    // and the planner then scans `records` whole for every rebuild batch. SQLite gets no
+    // ANALYZE: nothing runs it in production either.
+    if let Database::Postgres(pool) = db {
+        sqlx::query("ANALYZE").execute(pool).await?;
+    }
     Ok(report)
 }
