@@ -193,6 +193,7 @@ async fn server_functions_and_json_routes_agree(backend: Backend) {
         .post(app.url("/api/list_connections"))
         .header("cookie", &cookie)
         .header("content-type", "application/x-www-form-urlencoded")
+        .body("query[needs_you_first]=false")
         .send()
         .await
         .unwrap()
