@@ -18,6 +18,7 @@ both_backends!(
     selector_candidates_are_exact_then_unambiguous,
     mismatched_page_position_is_refused,
     settings_and_runtime_heartbeats,
+    streamed_list_equals_the_full_page_and_folds_first,
 );
 
 fn query(limit: Option<u32>, after: Option<PagePosition>, order: ListOrder) -> ListQuery {
@@ -320,4 +321,92 @@ async fn open_accepts_memory_and_plain_paths() {
         .unwrap();
     let _ = std::fs::remove_dir_all(dir);
     assert!(console_storage::open("mysql://x").await.is_err());
+}
+
+/// The streamed full list (`stream_evidence`) returns what the unpaged page read returns, in
+/// the same order, in both orders and with a status filter; it folds the dirty rows first
+/// (they come back current, with the write applied) and reports every open run.
+async fn streamed_list_equals_the_full_page_and_folds_first(h: Harness) {
+    use futures::StreamExt as _;
+    h.connector("alpha").await;
+    h.connector("beta").await;
+    let mut ids = Vec::new();
+    for i in 0..12 {
+        let connector = if i % 3 == 0 { "beta" } else { "alpha" };
+        ids.push(h.connection(connector, i).await.connection_id);
+    }
+    h.fold_all(20).await;
+    let run = h
+        .store
+        .start_run(&ids[1], RunTrigger::Owner, t(21))
+        .await
+        .unwrap();
+    h.store
+        .update_connection(
+            &ids[4],
+            &ConnectionChange::Status {
+                from: ConnectionStatus::Active,
+                to: ConnectionStatus::Paused,
+            },
+            t(22),
+        )
+        .await
+        .unwrap();
+    h.store
+        .ingest_records(&ids[7], &[record("items", "k1", json!({"v": 1}))], t(23))
+        .await
+        .unwrap();
+    assert_eq!(h.dirty().await.len(), 3);
+
+    let collect = |status: Option<ConnectionStatus>, order: ListOrder| {
+        let store = h.store.clone();
+        async move {
+            let q = ListQuery {
+                limit: None,
+                after: None,
+                status,
+                order,
+            };
+            let stream = store.stream_evidence(&q, t(30)).await.unwrap();
+            let rows: Vec<_> = stream.rows.map(|r| r.unwrap()).collect::<Vec<_>>().await;
+            (rows, stream.open_runs)
+        }
+    };
+    let (streamed, open_runs) = collect(None, ListOrder::Stable).await;
+    assert!(
+        h.dirty().await.is_empty(),
+        "the stream folded its dirty rows first"
+    );
+    assert_eq!(streamed.len(), ids.len());
+    assert!(streamed
+        .iter()
+        .all(|e| e.meta.state == EvidenceState::Current));
+    let ingested = streamed.iter().find(|e| e.connection_id == ids[7]).unwrap();
+    assert_eq!(ingested.total_records, 1);
+    assert_eq!(ingested.total_records_state, CountState::Known);
+    assert_eq!(open_runs.len(), 1);
+    assert_eq!(open_runs[0].run_id, run.run_id);
+
+    for (status, order) in [
+        (None, ListOrder::Stable),
+        (None, ListOrder::NeedsYouFirst),
+        (Some(ConnectionStatus::Paused), ListOrder::Stable),
+        (Some(ConnectionStatus::Active), ListOrder::NeedsYouFirst),
+    ] {
+        let (streamed, _) = collect(status, order).await;
+        let page = h
+            .store
+            .read_evidence_page(
+                &ListQuery {
+                    limit: None,
+                    after: None,
+                    status,
+                    order,
+                },
+                t(30),
+            )
+            .await
+            .unwrap();
+        assert_eq!(streamed, page.rows, "{status:?} {order:?}");
+    }
 }
