@@ -15,9 +15,9 @@ pub mod error;
 pub mod manifests;
 pub mod projector;
 
-pub use error::{ServiceError, ServiceResult};
 /// Rows the edges render, re-exported so they depend on the service alone.
 pub use console_storage::{AttentionRow, RunEvent, RunRow, RunTrigger};
+pub use error::{ServiceError, ServiceResult};
 
 use console_domain::clock::Clock;
 use console_storage::Store;
