@@ -1,5 +1,24 @@
 import { defineConfig } from '@playwright/test';
-import { BASE_URL, OWNER_PASSWORD, OWNER_TOKEN, PORT } from './tests/support';
+import { LIVE_PORT, OWNER_PASSWORD, OWNER_TOKEN, PORT } from './tests/support';
+
+/** `serve.mjs` on `port`, with extra `owner-console serve` arguments. */
+function server(port: number, serveArgs: string[]) {
+  return {
+    command: ['node', 'serve.mjs', ...serveArgs].join(' '),
+    url: `http://127.0.0.1:${port}/login`,
+    timeout: 180_000,
+    reuseExistingServer: false,
+    // The server stops cleanly on Ctrl-C; serve.mjs then removes the temporary database.
+    gracefulShutdown: { signal: 'SIGINT' as const, timeout: 10_000 },
+    stdout: 'pipe' as const,
+    stderr: 'pipe' as const,
+    env: {
+      E2E_PORT: String(port),
+      OWNER_PASSWORD,
+      OWNER_TOKEN,
+    },
+  };
+}
 
 // Drives the real server (built by `cargo leptos build`) on a fresh, seeded SQLite database
 // in Debian's Chromium. `serve.mjs` creates the database, seeds the demo fleet and serves it.
@@ -15,7 +34,7 @@ export default defineConfig({
   retries: process.env.CI ? 1 : 0,
   reporter: [['list'], ['html', { open: 'never', outputFolder: 'playwright-report' }]],
   use: {
-    baseURL: BASE_URL,
+    baseURL: `http://127.0.0.1:${PORT}`,
     browserName: 'chromium',
     headless: true,
     viewport: { width: 1280, height: 800 },
@@ -33,19 +52,10 @@ export default defineConfig({
       ],
     },
   },
-  webServer: {
-    command: 'node serve.mjs',
-    url: `${BASE_URL}/login`,
-    timeout: 180_000,
-    reuseExistingServer: false,
-    // The server stops cleanly on Ctrl-C; serve.mjs then removes the temporary database.
-    gracefulShutdown: { signal: 'SIGINT', timeout: 10_000 },
-    stdout: 'pipe',
-    stderr: 'pipe',
-    env: {
-      E2E_PORT: String(PORT),
-      OWNER_PASSWORD,
-      OWNER_TOKEN,
-    },
-  },
+  // Two servers, each on its own fresh database: a still one (the tests compare it with its
+  // JSON), and a live one running the simulated collection runtime (live.spec.ts).
+  webServer: [
+    server(PORT, []),
+    server(LIVE_PORT, ['--simulate', '--simulate-failure-rate', '0']),
+  ],
 });

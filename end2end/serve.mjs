@@ -1,7 +1,8 @@
 // The Playwright test server: a fresh SQLite database in a temporary folder, seeded with the
 // demo fleet, served by the binary cargo-leptos built. Removed again when the server stops.
 //
-// Binary: $OWNER_CONSOLE_BIN, else the newer of target/debug and target/release.
+// Binary: $OWNER_CONSOLE_BIN, else the newer of target/debug and target/release. Port:
+// $E2E_PORT. Arguments are passed on to `owner-console serve` (e.g. `--simulate`).
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -50,7 +51,7 @@ if (seed.status !== 0) {
   process.exit(1);
 }
 
-const server = spawn(bin, ['serve', '--database-url', databaseUrl], {
+const server = spawn(bin, ['serve', '--database-url', databaseUrl, ...process.argv.slice(2)], {
   cwd: root,
   env,
   stdio: 'inherit',

@@ -38,7 +38,7 @@ pub enum Command {
     /// Rebuild every connector-summary evidence row from the source tables, and report changes.
     RebuildSummaries(RebuildArgs),
     /// Run only the simulated collection runtime against the database (no HTTP server).
-    Simulate(DatabaseArgs),
+    Simulate(SimulateArgs),
 }
 
 #[derive(Debug, Args)]
@@ -51,12 +51,47 @@ pub struct ServeArgs {
     /// Also run the simulated collection runtime, so the demo console stays alive.
     #[arg(long)]
     pub simulate: bool,
+    #[command(flatten)]
+    pub simulator: SimulatorArgs,
     /// Seed the demo fleet first when the database has no connections.
     #[arg(long)]
     pub demo: bool,
     /// Mark the session cookie Secure (use when serving behind TLS).
     #[arg(long, env = "SECURE_COOKIES")]
     pub secure_cookies: bool,
+}
+
+/// How the simulated collection runtime behaves.
+#[derive(Debug, Args, Clone)]
+pub struct SimulatorArgs {
+    /// Share (0 to 1) of healthy simulated runs that fail with a rate limit, so the demo
+    /// shows retries too; 0 makes every healthy connection's runs succeed.
+    #[arg(long, env = "SIMULATE_FAILURE_RATE", default_value_t = 0.05, value_parser = failure_rate)]
+    pub simulate_failure_rate: f64,
+}
+
+fn failure_rate(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(rate) if (0.0..=1.0).contains(&rate) => Ok(rate),
+        _ => Err(format!("“{text}” is not a share between 0 and 1")),
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+    #[command(flatten)]
+    pub simulator: SimulatorArgs,
+}
+
+impl SimulatorArgs {
+    pub fn config(&self) -> console_service::background::SimulatorConfig {
+        console_service::background::SimulatorConfig {
+            hiccup_rate: self.simulate_failure_rate,
+            ..Default::default()
+        }
+    }
 }
 
 #[derive(Debug, Args)]

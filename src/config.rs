@@ -1,5 +1,6 @@
 //! Server configuration: command-line flags over environment variables over defaults.
 
+use console_service::background::SimulatorConfig;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -14,7 +15,7 @@ pub struct ServeConfig {
     pub owner_password: Option<String>,
     pub owner_token: Option<String>,
     /// Run the embedded collection runtime (simulated collectors) in this process.
-    pub simulate: bool,
+    pub simulate: Option<SimulatorConfig>,
     pub sweeper: SweeperConfig,
     /// Mark the session cookie `Secure` (set when served over TLS).
     pub secure_cookies: bool,
@@ -44,7 +45,7 @@ impl ServeConfig {
             manifests_dir: None,
             owner_password: None,
             owner_token: None,
-            simulate: false,
+            simulate: None,
             sweeper: SweeperConfig::default(),
             secure_cookies: false,
             session_idle: Duration::from_secs(7 * 24 * 3600),

@@ -30,7 +30,7 @@ async fn run(command: Command) -> Result<(), Box<dyn std::error::Error>> {
         Command::Serve(args) => {
             let mut config = ServeConfig::new(args.db.database_url);
             config.manifests_dir = args.manifests;
-            config.simulate = args.simulate;
+            config.simulate = args.simulate.then(|| args.simulator.config());
             config.secure_cookies = args.secure_cookies;
             config.owner_password = env_secret("OWNER_PASSWORD");
             config.owner_token = env_secret("OWNER_TOKEN");
@@ -93,8 +93,8 @@ async fn run(command: Command) -> Result<(), Box<dyn std::error::Error>> {
                 report.examined, report.batches, report.created, report.changed, report.unchanged, report.removed
             );
         }
-        Command::Simulate(db) => {
-            let config = ServeConfig::new(db.database_url);
+        Command::Simulate(args) => {
+            let config = ServeConfig::new(args.db.database_url);
             let settings = ConsoleSettings {
                 embedded_runtime: true,
                 ..ConsoleSettings::default()
@@ -103,7 +103,7 @@ async fn run(command: Command) -> Result<(), Box<dyn std::error::Error>> {
             println!("Simulated collection runtime running; Ctrl-C to stop.");
             let task = console_service::background::spawn_simulator(
                 opened.console,
-                console_service::background::SimulatorConfig::default(),
+                args.simulator.config(),
             );
             tokio::signal::ctrl_c().await?;
             task.abort();

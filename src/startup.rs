@@ -101,7 +101,7 @@ impl Application {
         leptos: LeptosOptions,
     ) -> Result<(Application, GeneratedSecrets), StartupError> {
         let settings = ConsoleSettings {
-            embedded_runtime: config.simulate,
+            embedded_runtime: config.simulate.is_some(),
             ..ConsoleSettings::default()
         };
         let opened = open_console(&config, clock, settings).await?;
@@ -123,10 +123,10 @@ impl Application {
             config.sweeper.interval,
             config.sweeper.batch,
         )];
-        if config.simulate {
+        if let Some(simulator) = &config.simulate {
             background.push(console_service::background::spawn_simulator(
                 opened.console.clone(),
-                console_service::background::SimulatorConfig::default(),
+                simulator.clone(),
             ));
         }
         Ok((

@@ -68,6 +68,9 @@ fn bad_arguments_are_clear_errors() {
     let (ok, out) = owner_console(&["migrate", "--database-url", "mysql://nope"]);
     assert!(!ok);
     assert!(out.contains("error"), "{out}");
+    let (ok, out) = owner_console(&["simulate", "--simulate-failure-rate", "1.5"]);
+    assert!(!ok);
+    assert!(out.contains("not a share between 0 and 1"), "{out}");
     let (ok, out) = owner_console(&["--help"]);
     assert!(ok);
     for command in [

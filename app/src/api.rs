@@ -83,8 +83,10 @@ impl From<console_service::ServiceError> for ConsoleError {
     }
 }
 
-/// Connections per page of the list.
+/// Connections per page of the list, unless its URL asks for another size.
 pub const PAGE_SIZE: u32 = 50;
+/// The most connections one page of the list shows (`?limit=` is clamped to it).
+pub const MAX_PAGE_SIZE: u32 = 200;
 
 /// The collection runtime as the list envelope reports it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -116,6 +118,15 @@ pub struct ListQuery {
     pub needs_you_first: bool,
     /// The opaque cursor of the page to show.
     pub cursor: Option<String>,
+    /// Connections per page; [`PAGE_SIZE`] when absent.
+    pub limit: Option<u32>,
+}
+
+impl ListQuery {
+    /// The page size this query shows: its `limit`, kept within 1 ..= [`MAX_PAGE_SIZE`].
+    pub fn page_size(&self) -> u32 {
+        self.limit.unwrap_or(PAGE_SIZE).clamp(1, MAX_PAGE_SIZE)
+    }
 }
 
 /// Parses a health state as the JSON routes spell it.
@@ -134,7 +145,7 @@ pub async fn list_connections(query: ListQuery) -> Result<ConnectionList, Consol
         })?),
     };
     let request = console_service::projector::ListRequest {
-        limit: Some(PAGE_SIZE),
+        limit: Some(query.page_size()),
         cursor: query.cursor.filter(|c| !c.is_empty()),
         status: None,
         health,

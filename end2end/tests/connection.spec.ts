@@ -1,7 +1,4 @@
-import { createRequire } from 'node:module';
-import { expect, hydrated, logIn, screenshot, test } from './support';
-
-const require = createRequire(__filename);
+import { expect, expectNoSeriousA11yViolations, hydrated, logIn, reference, screenshot, test } from './support';
 
 interface Item {
   connection_id: string;
@@ -29,18 +26,16 @@ test('a connection page shows the verdict, why, streams, runs and the failing ru
   const events = page.getByTestId('failing-run-events').locator('li');
   await expect(events).toHaveCount(detail.failing_run.events.length);
 
-  await page.addScriptTag({ path: require.resolve('axe-core/axe.min.js') });
-  const violations = await page.evaluate(async () => {
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
-    const result = await (window as any).axe.run(document);
-    return result.violations
-      .filter((v: { impact: string }) => v.impact === 'serious' || v.impact === 'critical')
-      .map((v: { id: string }) => v.id);
-  });
-  expect(violations).toEqual([]);
+  // The run sparkline draws every run shown, and says what it shows in words.
+  const bars = page.getByTestId('run-sparkline').locator('rect');
+  await expect(bars).toHaveCount(await page.getByTestId('runs').locator('tbody tr').count());
+  await expect(page.getByTestId('run-sparkline')).toHaveAttribute('aria-label', /^Last \d+ runs: \d+ succeeded/);
+  await expect(page.getByTestId('run-sparkline').locator('rect.spark-failed')).not.toHaveCount(0);
 
+  await expectNoSeriousA11yViolations(page);
   await screenshot(page, 'connection-1280');
   await page.setViewportSize({ width: 390, height: 844 });
+  await expectNoSeriousA11yViolations(page);
   await screenshot(page, 'connection-390');
 });
 
@@ -70,8 +65,9 @@ test('rename, pause and resume, revoke with confirmation and reactivate', async 
   await expect(manage.getByTestId('lifecycle-pause')).toBeVisible();
   expect((await json()).status).toBe('active');
 
-  // Revoking needs the confirmation box; without it nothing changes.
+  // Revoking needs the confirmation box; without it nothing changes, and the page says why.
   await manage.getByTestId('lifecycle-revoke').click();
+  await expect(page.getByTestId('error-notice')).toContainText('Tick the confirmation box');
   expect((await json()).status).toBe('active');
   await manage.getByLabel(/Yes, stop collecting/).check();
   await manage.getByTestId('lifecycle-revoke').click();
@@ -133,4 +129,22 @@ test('an open attention item shows on the connection page and can be marked as d
   const detail = await (await page.request.get(`/_ref/connections/${found!.id}`)).json();
   const after = detail.attention.find((a: { attention_id: string }) => a.attention_id === found!.attentionId);
   expect(after.resolved_at).toBeTruthy();
+});
+
+test.describe('before hydration', () => {
+  test.use({ javaScriptEnabled: false });
+
+  test('an action the server refuses says why after the plain form post', async ({ page }) => {
+    await logIn(page, '/');
+    const target = (await reference(page)).find((i) => i.status === 'active');
+    expect(target, 'an active connection').toBeTruthy();
+    const id = target!.connection_id;
+    await page.goto(`/connections/${id}`);
+
+    // Revoke without ticking the confirmation box.
+    await page.getByTestId('manage').getByTestId('lifecycle-revoke').click();
+    await page.waitForURL((url) => url.pathname === `/connections/${id}`);
+    await expect(page.getByTestId('error-notice')).toContainText('Tick the confirmation box');
+    expect((await reference(page, `?connection=${id}`))[0].status).toBe('active');
+  });
 });

@@ -1,6 +1,9 @@
 // Shared by playwright.config.ts (which hands these to the test server) and the tests.
 import { test as base, expect, type Page } from '@playwright/test';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
+
+const require = createRequire(__filename);
 
 export { expect };
 
@@ -25,10 +28,19 @@ export const test = base.extend({
 
 export const PORT = Number(process.env.E2E_PORT ?? 3917);
 export const BASE_URL = `http://127.0.0.1:${PORT}`;
+/** A second server, on its own database, that also runs the simulated collection runtime. */
+export const LIVE_PORT = PORT + 1;
+export const LIVE_BASE_URL = `http://127.0.0.1:${LIVE_PORT}`;
 /** The owner password the test server starts with (a fresh database every run). */
 export const OWNER_PASSWORD = process.env.E2E_OWNER_PASSWORD ?? 'e2e-owner-password';
 /** The owner bearer token, for reading the JSON routes without a browser session. */
 export const OWNER_TOKEN = process.env.E2E_OWNER_TOKEN ?? 'oc_e2e_owner_token';
+
+export interface Action {
+  kind: string;
+  audience: string;
+  cta: string;
+}
 
 /** The shape of `GET /_ref/connectors` items the tests compare against. */
 export interface SummaryItem {
@@ -36,7 +48,20 @@ export interface SummaryItem {
   connector_id: string;
   connector_display_name: string;
   display_name: string | null;
-  rendered_verdict: { pill: { tone: string; label: string } };
+  status: string;
+  schedule: { enabled: boolean } | null;
+  connection_health: { state: string; badges: { syncing: boolean } };
+  freshness: { status: string };
+  last_run: { status: string } | null;
+  rendered_verdict: { pill: { tone: string; label: string }; channel: string };
+  next_action: Action | null;
+}
+
+/** The reference: `/_ref/connectors` (with a query), read with the page's own session cookie. */
+export async function reference(page: Page, query = ''): Promise<SummaryItem[]> {
+  const response = await page.request.get(`/_ref/connectors${query}`);
+  expect(response.status()).toBe(200);
+  return (await response.json()).data;
 }
 
 /** The name the console shows: the owner's label, else the connector's name. */
@@ -67,4 +92,23 @@ export async function hydrated(page: Page): Promise<void> {
 /** A full-page screenshot into end2end/screenshots/ (not committed). */
 export async function screenshot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(__dirname, '..', 'screenshots', `${name}.png`), fullPage: true });
+}
+
+/**
+ * Injects axe-core (from npm) and fails on any serious or critical violation, naming the rule
+ * and the elements.
+ */
+export async function expectNoSeriousA11yViolations(page: Page): Promise<void> {
+  await page.addScriptTag({ path: require.resolve('axe-core/axe.min.js') });
+  const violations = await page.evaluate(async () => {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    const result = await (window as any).axe.run(document);
+    return result.violations
+      .filter((v: { impact: string }) => v.impact === 'serious' || v.impact === 'critical')
+      .map(
+        (v: { id: string; nodes: { target: string[] }[] }) =>
+          `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`,
+      );
+  });
+  expect(violations).toEqual([]);
 }

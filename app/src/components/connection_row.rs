@@ -1,62 +1,100 @@
 use crate::api::StartRun;
-use crate::components::VerdictPill;
+use crate::components::{pill_annotation, VerdictPill};
 use chrono::{DateTime, Utc};
 use console_domain::model::{RunStatus, Schedule};
 use console_domain::summary::SummaryItem;
-use console_domain::synthesis::{ActionKind, Audience, RequiredAction};
+use console_domain::synthesis::{ActionKind, Audience, Pill, RequiredAction};
 use leptos::form::ActionForm;
 use leptos::prelude::*;
+
+/// Everything one row of the list shows, as a value. The live list keys its rows by it, so
+/// a row is rebuilt only when something it shows changed (and a control the owner is using
+/// keeps its focus while the rest of the list refreshes).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct RowView {
+    pub connection_id: String,
+    pub href: String,
+    pub name: String,
+    pub connector: String,
+    pub pill: Pill,
+    pub annotation: Option<String>,
+    pub next_action: Option<RequiredAction>,
+    pub counts: String,
+    /// The last run's status and when it finished (or started), with that time relative
+    /// to the server's clock.
+    pub last_run: Option<(&'static str, DateTime<Utc>, String)>,
+    pub schedule: String,
+}
+
+impl RowView {
+    /// The row of `item`, with relative times against `now` (the server's clock).
+    pub fn of(item: &SummaryItem, now: DateTime<Utc>) -> Self {
+        RowView {
+            connection_id: item.connection_id.clone(),
+            href: format!("/connections/{}", encode_path_segment(&item.connection_id)),
+            name: item.name().to_owned(),
+            connector: item.connector_display_name.clone(),
+            pill: item.rendered_verdict.pill.clone(),
+            annotation: pill_annotation(&item.rendered_verdict),
+            next_action: item.next_action.clone(),
+            counts: counts_text(item.total_records, item.streams.len()),
+            last_run: item.last_run.as_ref().map(|run| {
+                let at = run.finished_at.unwrap_or(run.started_at);
+                (run_status_text(run.status), at, relative_time(now, at))
+            }),
+            schedule: schedule_text(item.schedule.as_ref()),
+        }
+    }
+}
 
 /// One connection in the list: name and connector, verdict with its freshness annotation, the
 /// next action, counts, the last run and the schedule.
 #[component]
 pub fn ConnectionRow(
-    item: SummaryItem,
-    /// The server's clock when the list was read (relative times).
-    now: DateTime<Utc>,
+    row: RowView,
     /// Starts a run (the "Refresh now" / "Retry now" buttons).
     start: ServerAction<StartRun>,
 ) -> impl IntoView {
-    let href = format!("/connections/{}", encode_path_segment(&item.connection_id));
-    let name = item.name().to_owned();
-    let counts = counts_text(item.total_records, item.streams.len());
-    let schedule = schedule_text(item.schedule.as_ref());
-    let last_run = item.last_run.as_ref().map(|run| {
-        let at = run.finished_at.unwrap_or(run.started_at);
-        (run_status_text(run.status), at)
-    });
+    let RowView {
+        connection_id,
+        href,
+        name,
+        connector,
+        pill,
+        annotation,
+        next_action,
+        counts,
+        last_run,
+        schedule,
+    } = row;
     view! {
-        <li class="connection-row" data-connection-id=item.connection_id.clone()>
+        <li class="connection-row" data-connection-id=connection_id.clone()>
             <div class="connection-identity">
                 <a class="connection-name" href=href.clone() data-testid="connection-name">
                     {name}
                 </a>
                 <span class="connector" data-testid="connector">
-                    {item.connector_display_name.clone()}
+                    {connector}
                 </span>
             </div>
             <div class="connection-verdict">
-                <VerdictPill verdict=item.rendered_verdict.clone() />
+                <VerdictPill pill annotation />
             </div>
             <div class="connection-action">
-                {item
-                    .next_action
-                    .clone()
+                {next_action
                     .map(|action| {
-                        view! {
-                            <NextAction action id=item.connection_id.clone() href=href.clone() start />
-                        }
+                        view! { <NextAction action id=connection_id.clone() href start /> }
                     })}
             </div>
             <div class="connection-facts muted small">
                 <span data-testid="counts">{counts}</span>
                 <span data-testid="last-run">
                     {match last_run {
-                        Some((status, at)) => {
+                        Some((status, at, relative)) => {
                             view! {
                                 "Last run: " {status} " "
                                 <time datetime=at.to_rfc3339() title=exact_time(at)>
-                                    {relative_time(now, at)}
+                                    {relative}
                                 </time>
                             }
                                 .into_any()

@@ -6,7 +6,7 @@ use leptos::prelude::*;
 pub fn ErrorNotice(error: ConsoleError) -> impl IntoView {
     let log_in_again = matches!(error, ConsoleError::OwnerSessionRequired);
     view! {
-        <div class="notice notice-error" role="alert">
+        <div class="notice notice-error" role="alert" data-testid="error-notice">
             <p>{error.to_string()}</p>
             <Show when=move || log_in_again>
                 <p>

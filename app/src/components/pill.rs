@@ -1,4 +1,4 @@
-use console_domain::synthesis::{RenderedVerdict, Tone};
+use console_domain::synthesis::{Pill, RenderedVerdict, Tone};
 use leptos::prelude::*;
 
 fn tone_class(tone: &Tone) -> &'static str {
@@ -10,15 +10,19 @@ fn tone_class(tone: &Tone) -> &'static str {
     }
 }
 
+/// The part of a verdict the pill shows: the first annotation is the freshness one.
+pub fn pill_annotation(verdict: &RenderedVerdict) -> Option<String> {
+    verdict.annotations.first().map(|a| a.text.clone())
+}
+
 /// The verdict pill: its text label always shows, so colour is never the only signal, and
-/// the first annotation (freshness) sits beside it.
+/// the freshness annotation sits beside it.
 #[component]
-pub fn VerdictPill(verdict: RenderedVerdict) -> impl IntoView {
-    let annotation = verdict.annotations.first().map(|a| a.text.clone());
+pub fn VerdictPill(pill: Pill, annotation: Option<String>) -> impl IntoView {
     view! {
         <span class="verdict">
-            <span class=tone_class(&verdict.pill.tone) data-testid="pill">
-                {verdict.pill.label}
+            <span class=tone_class(&pill.tone) data-testid="pill">
+                {pill.label}
             </span>
             {annotation.map(|text| view! { <span class="annotation">{text}</span> })}
         </span>

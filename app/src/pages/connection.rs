@@ -4,8 +4,8 @@ use crate::api::{
 };
 use crate::api::{AttentionLine, ResolveAttention};
 use crate::components::{
-    duration_text, encode_path_segment, exact_time, relative_time, run_status_text, ErrorNotice,
-    Frame, NextAction, VerdictPill,
+    duration_text, encode_path_segment, exact_time, pill_annotation, relative_time,
+    run_status_text, ErrorNotice, Frame, NextAction, RunSparkline, VerdictPill,
 };
 use chrono::{DateTime, Utc};
 use console_domain::model::ConnectionStatus;
@@ -112,7 +112,10 @@ fn ConnectionDetail(
         <article class="connection-detail card" data-connection-id=item.connection_id.clone()>
             <h1 data-testid="connection-title">{name}</h1>
             <p class="connector">{item.connector_display_name.clone()}</p>
-            <VerdictPill verdict=item.rendered_verdict.clone() />
+            <VerdictPill
+                pill=item.rendered_verdict.pill.clone()
+                annotation=pill_annotation(&item.rendered_verdict)
+            />
             <p data-testid="forward-statement">{item.rendered_verdict.forward_statement.clone()}</p>
             {item
                 .next_action
@@ -180,7 +183,11 @@ fn ConnectionDetail(
             {if runs.is_empty() {
                 view! { <p class="muted">"No runs yet."</p> }.into_any()
             } else {
-                view! { <RunTable runs now /> }.into_any()
+                view! {
+                    <RunSparkline runs=runs.clone() />
+                    <RunTable runs now />
+                }
+                    .into_any()
             }}
         </section>
     }
