@@ -1,0 +1,621 @@
+//! Concurrency stress: seeded random writers and readers against real `owner-console serve`
+//! processes. On Postgres, two independent servers share one fresh database, each with its
+//! sweeper folding every 50 ms, and every request goes to either of them at random; on
+//! SQLite (one writer at a time by design) one server takes the same concurrent traffic.
+//!
+//! Writers: two record writers (ingest batches and deletions, exact counts checked), a run
+//! writer (start, heartbeat, finish succeeded / with gaps / failed, gap recovery), an owner
+//! (rename, pause/resume, schedule, attention open/resolve, the occasional full rebuild);
+//! two readers hit the full list, the scoped list and the detail page meanwhile. Each task
+//! keeps a model of what it wrote. At quiescence:
+//!
+//! - no request got a 5xx (a deadlock or serialization failure must be retried by the
+//!   server), and every status was one the model allows;
+//! - the sweepers folded everything: nothing is dirty, every row is folded at its latest
+//!   write sequence;
+//! - every summary, through every server, shows every write the model holds;
+//! - the stored evidence equals a rebuild from scratch (the rebuild changes nothing).
+//!
+//! The op sequence of each task is reproducible from the seed; the interleaving is not
+//! (that is the point). Failures name the seed, the task and the operation.
+//!
+//! `STRESS_SECONDS` (default 8) sets how long the writers run; `STRESS_SEED` the seed
+//! (default fixed, so CI is repeatable). The long run:
+//! `STRESS_SECONDS=120 STRESS_SEED=$RANDOM cargo test --test stress -- --nocapture`.
+
+// Each test binary uses its own part of the shared support.
+#[allow(dead_code)]
+mod process;
+
+use console_storage::testing::{TestBackend, TestDatabase};
+use process::{Deadline, Direct, Server};
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use reqwest::Method;
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Built-in connectors the fleet uses, with their streams.
+const CONNECTORS: &[(&str, &[&str])] = &[
+    ("spotify", &["plays", "playlists", "saved_tracks"]),
+    ("github", &["events", "stars", "issues"]),
+    ("browser-history", &["visits", "bookmarks"]),
+    ("google-calendar", &["events", "calendars"]),
+];
+
+const CONNECTIONS: usize = 12;
+const RECORD_WRITERS: usize = 2;
+const READERS: usize = 2;
+const SWEEPER_INTERVAL: Duration = Duration::from_millis(50);
+
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+#[derive(Clone, Debug)]
+struct Connection {
+    id: String,
+    streams: &'static [&'static str],
+}
+
+/// What every task shares: the servers, the fleet, and the problems found so far.
+struct Ctx {
+    backend: TestBackend,
+    seed: u64,
+    servers: Vec<Server>,
+    fleet: Vec<Connection>,
+    until: Instant,
+    problems: Mutex<Vec<String>>,
+    requests: AtomicU64,
+}
+
+impl Ctx {
+    fn running(&self) -> bool {
+        Instant::now() < self.until
+    }
+
+    fn problem(&self, message: String) {
+        self.problems.lock().unwrap().push(message);
+    }
+
+    /// Sends one request to a random server. A 5xx, a transport error or a status outside
+    /// `allowed` is recorded as a problem naming the seed, task and operation.
+    async fn call(
+        &self,
+        rng: &mut StdRng,
+        op: &str,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        allowed: &[u16],
+    ) -> (u16, Value) {
+        let which = rng.gen_range(0..self.servers.len());
+        let mut request = self.servers[which].owner(method.clone(), path);
+        if let Some(body) = &body {
+            request = request.json(body);
+        }
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        let (status, value) = match request.send().await {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                (status, response.json().await.unwrap_or(Value::Null))
+            }
+            Err(e) => (0, Value::String(e.to_string())),
+        };
+        if !allowed.contains(&status) {
+            self.problem(format!(
+                "{:?} seed {}: {op}: {method} {path} via server {which} -> {status} {value}",
+                self.backend, self.seed
+            ));
+        }
+        (status, value)
+    }
+}
+
+/// A task's own random stream, reproducible from the seed and the task's name.
+fn task_rng(seed: u64, task: &str) -> StdRng {
+    let salt = task
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+    StdRng::seed_from_u64(seed ^ salt)
+}
+
+/// Live records by (connection index, stream): key -> data value.
+type RecordModel = HashMap<(usize, &'static str), BTreeMap<String, u32>>;
+
+/// Ingests and deletes records on the connections whose index is `writer` modulo
+/// [`RECORD_WRITERS`], so each (connection, stream) has one writer and exact counts.
+async fn record_writer(ctx: Arc<Ctx>, writer: usize) -> (RecordModel, u64) {
+    let task = format!("records-{writer}");
+    let mut rng = task_rng(ctx.seed, &task);
+    let mine: Vec<usize> = (0..CONNECTIONS)
+        .filter(|i| i % RECORD_WRITERS == writer)
+        .collect();
+    let mut model = RecordModel::new();
+    let mut ops = 0;
+    while ctx.running() {
+        ops += 1;
+        let index = *mine.choose(&mut rng).unwrap();
+        let connection = &ctx.fleet[index];
+        let stream = *connection.streams.choose(&mut rng).unwrap();
+        let live = model.entry((index, stream)).or_default();
+        let path = format!("/_ref/connections/{}/records", connection.id);
+        if !live.is_empty() && rng.gen_bool(0.15) {
+            let mut keys: Vec<String> = live.keys().cloned().collect();
+            keys.shuffle(&mut rng);
+            keys.truncate(rng.gen_range(1..=5));
+            let op = format!("{task} op {ops}: delete {} keys of {stream}", keys.len());
+            let (status, body) = ctx
+                .call(
+                    &mut rng,
+                    &op,
+                    Method::POST,
+                    &format!("{path}/delete"),
+                    Some(json!({"stream": stream, "record_keys": keys})),
+                    &[200],
+                )
+                .await;
+            if status == 200 {
+                if body["deleted"] != json!(keys.len()) {
+                    ctx.problem(format!("{op}: deleted {body}, expected {}", keys.len()));
+                }
+                for key in &keys {
+                    live.remove(key);
+                }
+            }
+            continue;
+        }
+        let mut keys: Vec<u32> = (0..100).collect();
+        keys.shuffle(&mut rng);
+        keys.truncate(rng.gen_range(1..=30));
+        let batch: Vec<(String, u32)> = keys
+            .iter()
+            .map(|k| (format!("k{k}"), rng.gen_range(0..3)))
+            .collect();
+        let expected = json!({
+            "inserted": batch.iter().filter(|(k, _)| !live.contains_key(k)).count(),
+            "updated": batch.iter().filter(|(k, v)| live.get(k).is_some_and(|old| old != v)).count(),
+            "unchanged": batch.iter().filter(|(k, v)| live.get(k) == Some(v)).count(),
+        });
+        let records: Vec<Value> = batch
+            .iter()
+            .map(|(k, v)| json!({"stream": stream, "record_key": k, "data": {"v": v}}))
+            .collect();
+        let op = format!("{task} op {ops}: ingest {} into {stream}", records.len());
+        let (status, body) = ctx
+            .call(&mut rng, &op, Method::POST, &path, Some(json!(records)), &[200])
+            .await;
+        if status == 200 {
+            if body != expected {
+                ctx.problem(format!("{op}: counts {body}, expected {expected}"));
+            }
+            live.extend(batch);
+        }
+    }
+    (model, ops)
+}
+
+/// The last finished run of each connection: (run id, status).
+type RunModel = HashMap<usize, (String, String)>;
+
+async fn run_writer(ctx: Arc<Ctx>) -> (RunModel, u64) {
+    let task = "runs";
+    let mut rng = task_rng(ctx.seed, task);
+    let mut open: HashMap<usize, String> = HashMap::new();
+    let mut last = RunModel::new();
+    let mut ops = 0;
+    while ctx.running() {
+        ops += 1;
+        let index = rng.gen_range(0..CONNECTIONS);
+        let connection = &ctx.fleet[index];
+        if let Some(run_id) = open.get(&index).cloned() {
+            if rng.gen_bool(0.5) {
+                let op = format!("{task} op {ops}: heartbeat");
+                let path = format!("/_ref/runs/{run_id}/heartbeat");
+                ctx.call(&mut rng, &op, Method::POST, &path, None, &[200])
+                    .await;
+            } else {
+                let status = finish(&ctx, &mut rng, &format!("{task} op {ops}"), connection, &run_id)
+                    .await;
+                if let Some(status) = status {
+                    last.insert(index, (run_id, status));
+                }
+                open.remove(&index);
+            }
+        } else if rng.gen_bool(0.1) {
+            let op = format!("{task} op {ops}: recover gaps");
+            let path = format!("/_ref/connections/{}/gaps/recover", connection.id);
+            ctx.call(&mut rng, &op, Method::POST, &path, Some(json!({})), &[200])
+                .await;
+        } else {
+            // 409 when the owner has paused the connection (never because a run is open:
+            // this task starts every run and knows which are open).
+            let op = format!("{task} op {ops}: start");
+            let path = format!("/_ref/connections/{}/runs", connection.id);
+            let (status, body) = ctx
+                .call(&mut rng, &op, Method::POST, &path, None, &[202, 409])
+                .await;
+            match status {
+                202 => {
+                    open.insert(index, body["run_id"].as_str().unwrap_or_default().to_owned());
+                }
+                409 if body["error"]["code"] != "connection_not_active" => {
+                    ctx.problem(format!("{op}: unexpected conflict {body}"));
+                }
+                _ => {}
+            }
+        }
+    }
+    // Quiescence needs every run closed.
+    for (index, run_id) in open {
+        let op = format!("{task} closing");
+        if let Some(status) = finish(&ctx, &mut rng, &op, &ctx.fleet[index], &run_id).await {
+            last.insert(index, (run_id, status));
+        }
+    }
+    (last, ops)
+}
+
+/// Finishes a run with a random outcome; returns the status it finished with.
+async fn finish(
+    ctx: &Ctx,
+    rng: &mut StdRng,
+    op: &str,
+    connection: &Connection,
+    run_id: &str,
+) -> Option<String> {
+    let stream = *connection.streams.choose(rng).unwrap();
+    let body = match rng.gen_range(0..4) {
+        0 => json!({"status": "succeeded_with_gaps", "records_written": 5,
+                    "gaps": [{"stream": stream, "reason": "page limit", "retryable": true}]}),
+        1 => json!({"status": "failed",
+                    "failure_reason": *["source_unavailable", "rate_limited", "connector_error"]
+                        .choose(rng).unwrap()}),
+        _ => json!({"status": "succeeded", "records_written": rng.gen_range(0..50)}),
+    };
+    let op = format!("{op}: finish {}", body["status"]);
+    let path = format!("/_ref/runs/{run_id}/finish");
+    let (status, _) = ctx
+        .call(rng, &op, Method::POST, &path, Some(body.clone()), &[200])
+        .await;
+    (status == 200).then(|| body["status"].as_str().unwrap().to_owned())
+}
+
+#[derive(Clone, Debug, Default)]
+struct OwnerView {
+    label: Option<String>,
+    paused: bool,
+    /// (interval, jitter, enabled)
+    schedule: Option<(i64, i64, bool)>,
+    open_attention: Vec<String>,
+}
+
+async fn owner(ctx: Arc<Ctx>) -> (Vec<OwnerView>, u64) {
+    let task = "owner";
+    let mut rng = task_rng(ctx.seed, task);
+    let mut views = vec![OwnerView::default(); CONNECTIONS];
+    let mut ops = 0;
+    while ctx.running() {
+        ops += 1;
+        let index = rng.gen_range(0..CONNECTIONS);
+        let id = ctx.fleet[index].id.clone();
+        let view = &mut views[index];
+        let c = format!("/_ref/connections/{id}");
+        match rng.gen_range(0..100) {
+            0..=24 => {
+                let label = rng
+                    .gen_bool(0.8)
+                    .then(|| format!("label {}", rng.gen_range(0..1000)));
+                let op = format!("{task} op {ops}: rename");
+                let (status, _) = ctx
+                    .call(&mut rng, &op, Method::PATCH, &c, Some(json!({"display_name": label})), &[200])
+                    .await;
+                if status == 200 {
+                    view.label = label;
+                }
+            }
+            25..=44 => {
+                let action = if view.paused { "resume" } else { "pause" };
+                let op = format!("{task} op {ops}: {action}");
+                let path = format!("{c}/{action}");
+                let (status, _) = ctx.call(&mut rng, &op, Method::POST, &path, None, &[200]).await;
+                if status == 200 {
+                    view.paused = !view.paused;
+                }
+            }
+            45..=69 => {
+                let interval = rng.gen_range(60..86_400);
+                let schedule = (interval, rng.gen_range(0..=interval / 10), rng.gen_bool(0.8));
+                let op = format!("{task} op {ops}: schedule {schedule:?}");
+                let body = json!({"interval_seconds": schedule.0, "jitter_seconds": schedule.1,
+                                  "enabled": schedule.2});
+                let path = format!("{c}/schedule");
+                let (status, _) = ctx
+                    .call(&mut rng, &op, Method::PUT, &path, Some(body), &[200])
+                    .await;
+                if status == 200 {
+                    view.schedule = Some(schedule);
+                }
+            }
+            70..=84 => {
+                let kind = *["reauth", "add_info"].choose(&mut rng).unwrap();
+                let op = format!("{task} op {ops}: open {kind} attention");
+                let path = format!("{c}/attention");
+                let (status, body) = ctx
+                    .call(&mut rng, &op, Method::POST, &path, Some(json!({"kind": kind})), &[201])
+                    .await;
+                if status == 201 {
+                    let attention = body["attention_id"].as_str().unwrap_or_default();
+                    view.open_attention.push(attention.to_owned());
+                }
+            }
+            85..=97 => {
+                if let Some(attention) = view.open_attention.pop() {
+                    let op = format!("{task} op {ops}: resolve attention");
+                    let path = format!("/_ref/attention/{attention}/resolve");
+                    let (status, _) = ctx.call(&mut rng, &op, Method::POST, &path, None, &[200]).await;
+                    if status != 200 {
+                        view.open_attention.push(attention);
+                    }
+                }
+            }
+            _ => {
+                // A full rebuild racing every writer and both sweepers.
+                let op = format!("{task} op {ops}: rebuild");
+                let path = "/_ref/connector-summary/rebuild";
+                ctx.call(&mut rng, &op, Method::POST, path, None, &[200]).await;
+            }
+        }
+    }
+    (views, ops)
+}
+
+async fn reader(ctx: Arc<Ctx>, reader: usize) -> u64 {
+    let task = format!("reader-{reader}");
+    let mut rng = task_rng(ctx.seed, &task);
+    let mut ops = 0;
+    while ctx.running() {
+        ops += 1;
+        let id = &ctx.fleet[rng.gen_range(0..CONNECTIONS)].id;
+        match rng.gen_range(0..3) {
+            0 => {
+                let op = format!("{task} op {ops}: full list");
+                let (status, body) = ctx
+                    .call(&mut rng, &op, Method::GET, "/_ref/connectors", None, &[200])
+                    .await;
+                let rows = body["data"].as_array().map_or(0, Vec::len);
+                if status == 200 && rows != CONNECTIONS {
+                    ctx.problem(format!("{op}: {rows} rows, expected {CONNECTIONS}"));
+                }
+            }
+            1 => {
+                let op = format!("{task} op {ops}: scoped list");
+                let path = format!("/_ref/connectors?connection={id}");
+                let (status, body) = ctx.call(&mut rng, &op, Method::GET, &path, None, &[200]).await;
+                if status == 200 && body["data"][0]["connection_id"] != json!(id) {
+                    ctx.problem(format!("{op}: {body}"));
+                }
+            }
+            _ => {
+                let op = format!("{task} op {ops}: detail");
+                let path = format!("/_ref/connections/{id}");
+                ctx.call(&mut rng, &op, Method::GET, &path, None, &[200]).await;
+            }
+        }
+    }
+    ops
+}
+
+/// Compares one summary item with everything the writers know they wrote.
+fn check_summary(
+    item: &Value,
+    index: usize,
+    records: &RecordModel,
+    runs: &RunModel,
+    owner: &OwnerView,
+    connection: &Connection,
+) -> Vec<String> {
+    let mut wrong = Vec::new();
+    let mut expect = |what: &str, got: &Value, want: Value| {
+        if *got != want {
+            wrong.push(format!("{what}: {got}, expected {want}"));
+        }
+    };
+    expect("display_name", &item["display_name"], json!(owner.label));
+    expect(
+        "status",
+        &item["status"],
+        json!(if owner.paused { "paused" } else { "active" }),
+    );
+    expect("evidence.state", &item["evidence"]["state"], json!("current"));
+    let mut total = 0;
+    for stream in connection.streams {
+        let n = records.get(&(index, *stream)).map_or(0, BTreeMap::len);
+        total += n;
+        let got = item["streams"]
+            .as_array()
+            .and_then(|s| s.iter().find(|s| s["name"] == *stream))
+            .map(|s| s["record_count"].clone())
+            .unwrap_or(Value::Null);
+        expect(&format!("streams.{stream}.record_count"), &got, json!(n));
+    }
+    expect("total_records", &item["total_records"], json!(total));
+    match runs.get(&index) {
+        Some((run_id, status)) => {
+            expect("last_run.run_id", &item["last_run"]["run_id"], json!(run_id));
+            expect("last_run.status", &item["last_run"]["status"], json!(status));
+        }
+        None => expect("last_run", &item["last_run"], Value::Null),
+    }
+    match owner.schedule {
+        Some((interval, jitter, enabled)) => {
+            let s = &item["schedule"];
+            expect("schedule.interval_seconds", &s["interval_seconds"], json!(interval));
+            expect("schedule.jitter_seconds", &s["jitter_seconds"], json!(jitter));
+            expect("schedule.enabled", &s["enabled"], json!(enabled));
+        }
+        None => expect("schedule", &item["schedule"], Value::Null),
+    }
+    // Open attention outranks every other rule; no failure this test writes asks the owner.
+    let needs_owner = item["connection_health"]["state"] == "needs_attention";
+    if needs_owner != !owner.open_attention.is_empty() {
+        wrong.push(format!(
+            "health {} with {} open attention items",
+            item["connection_health"]["state"],
+            owner.open_attention.len()
+        ));
+    }
+    wrong
+        .into_iter()
+        .map(|w| format!("connection {index} ({}): {w}", connection.id))
+        .collect()
+}
+
+async fn stress(backend: TestBackend, server_count: usize) {
+    let seed = env_or("STRESS_SEED", 0x5eed_0007_u64);
+    let seconds = env_or("STRESS_SECONDS", 8_u64);
+    let db = TestDatabase::create(backend).await;
+    let url = db.url().to_owned();
+    // The first server migrates the fresh database; the others then start side by side.
+    let mut servers = vec![Server::start(&url, SWEEPER_INTERVAL, "stress-0").await];
+    for i in 1..server_count {
+        servers.push(Server::start(&url, SWEEPER_INTERVAL, &format!("stress-{i}")).await);
+    }
+
+    let mut fleet = Vec::new();
+    for i in 0..CONNECTIONS {
+        let (connector, streams) = CONNECTORS[i % CONNECTORS.len()];
+        let (status, body) = servers[i % server_count]
+            .send_json(
+                Method::POST,
+                "/_ref/connections",
+                &json!({"connector_id": connector}),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        fleet.push(Connection {
+            id: body["connection_id"].as_str().unwrap().to_owned(),
+            streams,
+        });
+    }
+
+    let started = Instant::now();
+    let ctx = Arc::new(Ctx {
+        backend,
+        seed,
+        servers,
+        fleet,
+        until: started + Duration::from_secs(seconds),
+        problems: Mutex::new(Vec::new()),
+        requests: AtomicU64::new(0),
+    });
+    let record_writers: Vec<_> = (0..RECORD_WRITERS)
+        .map(|w| tokio::spawn(record_writer(ctx.clone(), w)))
+        .collect();
+    let runs = tokio::spawn(run_writer(ctx.clone()));
+    let owner_task = tokio::spawn(owner(ctx.clone()));
+    let readers: Vec<_> = (0..READERS)
+        .map(|r| tokio::spawn(reader(ctx.clone(), r)))
+        .collect();
+
+    let mut records = RecordModel::new();
+    let mut ops = BTreeMap::new();
+    for (w, task) in record_writers.into_iter().enumerate() {
+        let (model, n) = task.await.unwrap();
+        records.extend(model);
+        ops.insert(format!("records-{w}"), n);
+    }
+    let (runs, n) = runs.await.unwrap();
+    ops.insert("runs".to_owned(), n);
+    let (views, n) = owner_task.await.unwrap();
+    ops.insert("owner".to_owned(), n);
+    for (r, task) in readers.into_iter().enumerate() {
+        ops.insert(format!("reader-{r}"), task.await.unwrap());
+    }
+    let writing = started.elapsed();
+
+    // Quiescence: no one writes; the sweepers alone must fold what is left.
+    let deadline = Deadline::new(Duration::from_secs(60), "the sweepers to fold every row");
+    loop {
+        let (status, body) = ctx.servers[0]
+            .get_json("/_ref/connector-summary/status")
+            .await;
+        assert_eq!(status, 200, "{body}");
+        if body["read_model"]["dirty"] == 0 {
+            break;
+        }
+        deadline.tick().await;
+    }
+    let swept_in = deadline.elapsed();
+
+    let direct = Direct::open(&url).await;
+    for row in direct.admin.evidence_maintenance().await.unwrap() {
+        if row.dirty || row.folded_seq != row.write_seq || row.error.is_some() {
+            ctx.problem(format!("seed {seed}: not folded at its latest write: {row:?}"));
+        }
+    }
+    for (which, server) in ctx.servers.iter().enumerate() {
+        let (status, list) = server.get_json("/_ref/connectors").await;
+        assert_eq!(status, 200, "{list}");
+        for (index, connection) in ctx.fleet.iter().enumerate() {
+            let item = list["data"]
+                .as_array()
+                .and_then(|rows| rows.iter().find(|r| r["connection_id"] == *connection.id))
+                .cloned()
+                .unwrap_or(Value::Null);
+            for wrong in check_summary(&item, index, &records, &runs, &views[index], connection)
+            {
+                ctx.problem(format!("seed {seed}, server {which}: {wrong}"));
+            }
+        }
+    }
+    let snapshot = direct.evidence_snapshot().await;
+    for divergence in direct.rebuild_and_compare(&snapshot).await {
+        ctx.problem(format!("seed {seed}: {divergence}"));
+    }
+    direct.close().await;
+
+    eprintln!(
+        "{backend:?} stress, seed {seed}, {server_count} server(s): {} requests in {writing:?} \
+         of writing ({ops:?}); the sweepers converged {swept_in:?} after the writers stopped",
+        ctx.requests.load(Ordering::Relaxed)
+    );
+    let problems = ctx.problems.lock().unwrap().clone();
+    if !problems.is_empty() {
+        let logs: Vec<String> = ctx
+            .servers
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let log = s.log_text();
+                let tail: Vec<&str> = log.lines().rev().take(20).collect();
+                format!("server {i} log (last lines, newest first):\n{}", tail.join("\n"))
+            })
+            .collect();
+        panic!(
+            "{} problems (seed {seed}; rerun with STRESS_SEED={seed}):\n{}\n{}",
+            problems.len(),
+            problems.iter().take(30).cloned().collect::<Vec<_>>().join("\n"),
+            logs.join("\n")
+        );
+    }
+    drop(ctx);
+    db.remove().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_two_servers() {
+    stress(TestBackend::Postgres, 2).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_one_server() {
+    stress(TestBackend::Sqlite, 1).await;
+}
