@@ -280,7 +280,10 @@ async fn audit_then_read(url: &str, server: &Server) {
         .await;
         assert_eq!(row["total_records"], json!(records), "{row}");
         if let Some(interval) = row["schedule"]["interval_seconds"].as_i64() {
-            assert_eq!(interval, MARK_INTERVAL, "the schedule write was lost: {row}");
+            assert_eq!(
+                interval, MARK_INTERVAL,
+                "the schedule write was lost: {row}"
+            );
         }
     }
 

@@ -48,7 +48,12 @@ const CONNECTORS: &[(&str, &[&str])] = &[
 ];
 
 const CONNECTIONS: usize = 12;
-const RECORD_WRITERS: usize = 2;
+/// Each (connection, stream) has one record writer and each connection one run writer and
+/// one owner, so every task's model is exact; tasks of different kinds (and record writers
+/// of different streams) still write the same connection at the same time.
+const RECORD_WRITERS: usize = 4;
+const RUN_WRITERS: usize = 2;
+const OWNERS: usize = 2;
 const READERS: usize = 2;
 const SWEEPER_INTERVAL: Duration = Duration::from_millis(50);
 
@@ -62,6 +67,7 @@ fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
 #[derive(Clone, Debug)]
 struct Connection {
     id: String,
+    connector: &'static str,
     streams: &'static [&'static str],
 }
 
@@ -121,30 +127,38 @@ impl Ctx {
 
 /// A task's own random stream, reproducible from the seed and the task's name.
 fn task_rng(seed: u64, task: &str) -> StdRng {
-    let salt = task
-        .bytes()
-        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+    let salt = task.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    });
     StdRng::seed_from_u64(seed ^ salt)
 }
 
 /// Live records by (connection index, stream): key -> data value.
 type RecordModel = HashMap<(usize, &'static str), BTreeMap<String, u32>>;
 
-/// Ingests and deletes records on the connections whose index is `writer` modulo
-/// [`RECORD_WRITERS`], so each (connection, stream) has one writer and exact counts.
+/// Ingests and deletes records on its share of the (connection, stream) pairs.
 async fn record_writer(ctx: Arc<Ctx>, writer: usize) -> (RecordModel, u64) {
     let task = format!("records-{writer}");
     let mut rng = task_rng(ctx.seed, &task);
-    let mine: Vec<usize> = (0..CONNECTIONS)
-        .filter(|i| i % RECORD_WRITERS == writer)
+    let mine: Vec<(usize, &'static str)> = ctx
+        .fleet
+        .iter()
+        .enumerate()
+        .flat_map(|(i, c)| {
+            c.streams
+                .iter()
+                .enumerate()
+                .map(move |(s, name)| (i, s, *name))
+        })
+        .filter(|(i, s, _)| (i + s) % RECORD_WRITERS == writer)
+        .map(|(i, _, name)| (i, name))
         .collect();
     let mut model = RecordModel::new();
     let mut ops = 0;
     while ctx.running() {
         ops += 1;
-        let index = *mine.choose(&mut rng).unwrap();
+        let (index, stream) = *mine.choose(&mut rng).unwrap();
         let connection = &ctx.fleet[index];
-        let stream = *connection.streams.choose(&mut rng).unwrap();
         let live = model.entry((index, stream)).or_default();
         let path = format!("/_ref/connections/{}/records", connection.id);
         if !live.is_empty() && rng.gen_bool(0.15) {
@@ -190,7 +204,14 @@ async fn record_writer(ctx: Arc<Ctx>, writer: usize) -> (RecordModel, u64) {
             .collect();
         let op = format!("{task} op {ops}: ingest {} into {stream}", records.len());
         let (status, body) = ctx
-            .call(&mut rng, &op, Method::POST, &path, Some(json!(records)), &[200])
+            .call(
+                &mut rng,
+                &op,
+                Method::POST,
+                &path,
+                Some(json!(records)),
+                &[200],
+            )
             .await;
         if status == 200 {
             if body != expected {
@@ -205,15 +226,21 @@ async fn record_writer(ctx: Arc<Ctx>, writer: usize) -> (RecordModel, u64) {
 /// The last finished run of each connection: (run id, status).
 type RunModel = HashMap<usize, (String, String)>;
 
-async fn run_writer(ctx: Arc<Ctx>) -> (RunModel, u64) {
-    let task = "runs";
-    let mut rng = task_rng(ctx.seed, task);
+/// Connection indexes of one task's share.
+fn share(task: usize, tasks: usize) -> Vec<usize> {
+    (0..CONNECTIONS).filter(|i| i % tasks == task).collect()
+}
+
+async fn run_writer(ctx: Arc<Ctx>, writer: usize) -> (RunModel, u64) {
+    let task = format!("runs-{writer}");
+    let mut rng = task_rng(ctx.seed, &task);
+    let mine = share(writer, RUN_WRITERS);
     let mut open: HashMap<usize, String> = HashMap::new();
     let mut last = RunModel::new();
     let mut ops = 0;
     while ctx.running() {
         ops += 1;
-        let index = rng.gen_range(0..CONNECTIONS);
+        let index = *mine.choose(&mut rng).unwrap();
         let connection = &ctx.fleet[index];
         if let Some(run_id) = open.get(&index).cloned() {
             if rng.gen_bool(0.5) {
@@ -222,8 +249,14 @@ async fn run_writer(ctx: Arc<Ctx>) -> (RunModel, u64) {
                 ctx.call(&mut rng, &op, Method::POST, &path, None, &[200])
                     .await;
             } else {
-                let status = finish(&ctx, &mut rng, &format!("{task} op {ops}"), connection, &run_id)
-                    .await;
+                let status = finish(
+                    &ctx,
+                    &mut rng,
+                    &format!("{task} op {ops}"),
+                    connection,
+                    &run_id,
+                )
+                .await;
                 if let Some(status) = status {
                     last.insert(index, (run_id, status));
                 }
@@ -244,7 +277,10 @@ async fn run_writer(ctx: Arc<Ctx>) -> (RunModel, u64) {
                 .await;
             match status {
                 202 => {
-                    open.insert(index, body["run_id"].as_str().unwrap_or_default().to_owned());
+                    open.insert(
+                        index,
+                        body["run_id"].as_str().unwrap_or_default().to_owned(),
+                    );
                 }
                 409 if body["error"]["code"] != "connection_not_active" => {
                     ctx.problem(format!("{op}: unexpected conflict {body}"));
@@ -297,16 +333,24 @@ struct OwnerView {
     open_attention: Vec<String>,
 }
 
-async fn owner(ctx: Arc<Ctx>) -> (Vec<OwnerView>, u64) {
-    let task = "owner";
-    let mut rng = task_rng(ctx.seed, task);
-    let mut views = vec![OwnerView::default(); CONNECTIONS];
+/// What the owners did: per connection, and the connector display names they registered.
+#[derive(Debug, Default)]
+struct OwnerModel {
+    views: HashMap<usize, OwnerView>,
+    connector_names: HashMap<String, String>,
+}
+
+async fn owner(ctx: Arc<Ctx>, owner: usize) -> (OwnerModel, u64) {
+    let task = format!("owner-{owner}");
+    let mut rng = task_rng(ctx.seed, &task);
+    let mine = share(owner, OWNERS);
+    let mut model = OwnerModel::default();
     let mut ops = 0;
     while ctx.running() {
         ops += 1;
-        let index = rng.gen_range(0..CONNECTIONS);
+        let index = *mine.choose(&mut rng).unwrap();
         let id = ctx.fleet[index].id.clone();
-        let view = &mut views[index];
+        let view = model.views.entry(index).or_default();
         let c = format!("/_ref/connections/{id}");
         match rng.gen_range(0..100) {
             0..=24 => {
@@ -315,7 +359,14 @@ async fn owner(ctx: Arc<Ctx>) -> (Vec<OwnerView>, u64) {
                     .then(|| format!("label {}", rng.gen_range(0..1000)));
                 let op = format!("{task} op {ops}: rename");
                 let (status, _) = ctx
-                    .call(&mut rng, &op, Method::PATCH, &c, Some(json!({"display_name": label})), &[200])
+                    .call(
+                        &mut rng,
+                        &op,
+                        Method::PATCH,
+                        &c,
+                        Some(json!({"display_name": label})),
+                        &[200],
+                    )
                     .await;
                 if status == 200 {
                     view.label = label;
@@ -325,14 +376,20 @@ async fn owner(ctx: Arc<Ctx>) -> (Vec<OwnerView>, u64) {
                 let action = if view.paused { "resume" } else { "pause" };
                 let op = format!("{task} op {ops}: {action}");
                 let path = format!("{c}/{action}");
-                let (status, _) = ctx.call(&mut rng, &op, Method::POST, &path, None, &[200]).await;
+                let (status, _) = ctx
+                    .call(&mut rng, &op, Method::POST, &path, None, &[200])
+                    .await;
                 if status == 200 {
                     view.paused = !view.paused;
                 }
             }
             45..=69 => {
                 let interval = rng.gen_range(60..86_400);
-                let schedule = (interval, rng.gen_range(0..=interval / 10), rng.gen_bool(0.8));
+                let schedule = (
+                    interval,
+                    rng.gen_range(0..=interval / 10),
+                    rng.gen_bool(0.8),
+                );
                 let op = format!("{task} op {ops}: schedule {schedule:?}");
                 let body = json!({"interval_seconds": schedule.0, "jitter_seconds": schedule.1,
                                   "enabled": schedule.2});
@@ -349,32 +406,99 @@ async fn owner(ctx: Arc<Ctx>) -> (Vec<OwnerView>, u64) {
                 let op = format!("{task} op {ops}: open {kind} attention");
                 let path = format!("{c}/attention");
                 let (status, body) = ctx
-                    .call(&mut rng, &op, Method::POST, &path, Some(json!({"kind": kind})), &[201])
+                    .call(
+                        &mut rng,
+                        &op,
+                        Method::POST,
+                        &path,
+                        Some(json!({"kind": kind})),
+                        &[201],
+                    )
                     .await;
-                if status == 201 {
-                    let attention = body["attention_id"].as_str().unwrap_or_default();
-                    view.open_attention.push(attention.to_owned());
+                // Opening a kind that is already open returns the open item.
+                let attention = body["attention_id"].as_str().unwrap_or_default().to_owned();
+                if status == 201 && !view.open_attention.contains(&attention) {
+                    view.open_attention.push(attention);
                 }
             }
-            85..=97 => {
+            85..=94 => {
                 if let Some(attention) = view.open_attention.pop() {
                     let op = format!("{task} op {ops}: resolve attention");
                     let path = format!("/_ref/attention/{attention}/resolve");
-                    let (status, _) = ctx.call(&mut rng, &op, Method::POST, &path, None, &[200]).await;
+                    let (status, _) = ctx
+                        .call(&mut rng, &op, Method::POST, &path, None, &[200])
+                        .await;
                     if status != 200 {
                         view.open_attention.push(attention);
                     }
+                }
+            }
+            95..=96 if owner == 0 => {
+                // A manifest change dirties every connection of the connector at once.
+                let connector = ctx.fleet[index].connector;
+                let op = format!("{task} op {ops}: re-register {connector}");
+                let (status, list) = ctx
+                    .call(&mut rng, &op, Method::GET, "/_ref/manifests", None, &[200])
+                    .await;
+                let manifest = list["data"]
+                    .as_array()
+                    .and_then(|m| m.iter().find(|m| m["connector_id"] == connector));
+                if let (200, Some(manifest)) = (status, manifest) {
+                    let mut manifest = manifest.clone();
+                    let name = format!("{connector} v{ops}");
+                    manifest["display_name"] = json!(name);
+                    let (status, _) = ctx
+                        .call(
+                            &mut rng,
+                            &op,
+                            Method::POST,
+                            "/_ref/manifests",
+                            Some(manifest),
+                            &[200],
+                        )
+                        .await;
+                    if status == 200 {
+                        model.connector_names.insert(connector.to_owned(), name);
+                    }
+                }
+            }
+            97..=98 => {
+                // A connection that lives a moment: created, written, deleted, racing the
+                // sweepers and any rebuild.
+                let connector = ctx.fleet[index].connector;
+                let op = format!("{task} op {ops}: churn {connector}");
+                let (status, created) = ctx
+                    .call(
+                        &mut rng,
+                        &op,
+                        Method::POST,
+                        "/_ref/connections",
+                        Some(json!({"connector_id": connector})),
+                        &[201],
+                    )
+                    .await;
+                if status == 201 {
+                    let temp = created["connection_id"].as_str().unwrap_or_default();
+                    let stream = ctx.fleet[index].streams[0];
+                    let records = json!([{"stream": stream, "record_key": "x", "data": 1}]);
+                    let path = format!("/_ref/connections/{temp}/records");
+                    ctx.call(&mut rng, &op, Method::POST, &path, Some(records), &[200])
+                        .await;
+                    let path = format!("/_ref/connections/{temp}");
+                    ctx.call(&mut rng, &op, Method::DELETE, &path, None, &[204])
+                        .await;
                 }
             }
             _ => {
                 // A full rebuild racing every writer and both sweepers.
                 let op = format!("{task} op {ops}: rebuild");
                 let path = "/_ref/connector-summary/rebuild";
-                ctx.call(&mut rng, &op, Method::POST, path, None, &[200]).await;
+                ctx.call(&mut rng, &op, Method::POST, path, None, &[200])
+                    .await;
             }
         }
     }
-    (views, ops)
+    (model, ops)
 }
 
 async fn reader(ctx: Arc<Ctx>, reader: usize) -> u64 {
@@ -390,15 +514,26 @@ async fn reader(ctx: Arc<Ctx>, reader: usize) -> u64 {
                 let (status, body) = ctx
                     .call(&mut rng, &op, Method::GET, "/_ref/connectors", None, &[200])
                     .await;
-                let rows = body["data"].as_array().map_or(0, Vec::len);
-                if status == 200 && rows != CONNECTIONS {
-                    ctx.problem(format!("{op}: {rows} rows, expected {CONNECTIONS}"));
+                // Churned connections come and go; the fleet is always there.
+                let ids: Vec<&Value> = body["data"]
+                    .as_array()
+                    .map(|rows| rows.iter().map(|r| &r["connection_id"]).collect())
+                    .unwrap_or_default();
+                let missing = ctx
+                    .fleet
+                    .iter()
+                    .filter(|c| !ids.contains(&&json!(c.id)))
+                    .count();
+                if status == 200 && missing > 0 {
+                    ctx.problem(format!("{op}: {missing} connections of the fleet missing"));
                 }
             }
             1 => {
                 let op = format!("{task} op {ops}: scoped list");
                 let path = format!("/_ref/connectors?connection={id}");
-                let (status, body) = ctx.call(&mut rng, &op, Method::GET, &path, None, &[200]).await;
+                let (status, body) = ctx
+                    .call(&mut rng, &op, Method::GET, &path, None, &[200])
+                    .await;
                 if status == 200 && body["data"][0]["connection_id"] != json!(id) {
                     ctx.problem(format!("{op}: {body}"));
                 }
@@ -406,7 +541,8 @@ async fn reader(ctx: Arc<Ctx>, reader: usize) -> u64 {
             _ => {
                 let op = format!("{task} op {ops}: detail");
                 let path = format!("/_ref/connections/{id}");
-                ctx.call(&mut rng, &op, Method::GET, &path, None, &[200]).await;
+                ctx.call(&mut rng, &op, Method::GET, &path, None, &[200])
+                    .await;
             }
         }
     }
@@ -419,9 +555,11 @@ fn check_summary(
     index: usize,
     records: &RecordModel,
     runs: &RunModel,
-    owner: &OwnerView,
+    owners: &OwnerModel,
     connection: &Connection,
 ) -> Vec<String> {
+    let unchanged = OwnerView::default();
+    let owner = owners.views.get(&index).unwrap_or(&unchanged);
     let mut wrong = Vec::new();
     let mut expect = |what: &str, got: &Value, want: Value| {
         if *got != want {
@@ -434,7 +572,18 @@ fn check_summary(
         &item["status"],
         json!(if owner.paused { "paused" } else { "active" }),
     );
-    expect("evidence.state", &item["evidence"]["state"], json!("current"));
+    expect(
+        "evidence.state",
+        &item["evidence"]["state"],
+        json!("current"),
+    );
+    if let Some(name) = owners.connector_names.get(connection.connector) {
+        expect(
+            "connector_display_name",
+            &item["connector_display_name"],
+            json!(name),
+        );
+    }
     let mut total = 0;
     for stream in connection.streams {
         let n = records.get(&(index, *stream)).map_or(0, BTreeMap::len);
@@ -449,16 +598,32 @@ fn check_summary(
     expect("total_records", &item["total_records"], json!(total));
     match runs.get(&index) {
         Some((run_id, status)) => {
-            expect("last_run.run_id", &item["last_run"]["run_id"], json!(run_id));
-            expect("last_run.status", &item["last_run"]["status"], json!(status));
+            expect(
+                "last_run.run_id",
+                &item["last_run"]["run_id"],
+                json!(run_id),
+            );
+            expect(
+                "last_run.status",
+                &item["last_run"]["status"],
+                json!(status),
+            );
         }
         None => expect("last_run", &item["last_run"], Value::Null),
     }
     match owner.schedule {
         Some((interval, jitter, enabled)) => {
             let s = &item["schedule"];
-            expect("schedule.interval_seconds", &s["interval_seconds"], json!(interval));
-            expect("schedule.jitter_seconds", &s["jitter_seconds"], json!(jitter));
+            expect(
+                "schedule.interval_seconds",
+                &s["interval_seconds"],
+                json!(interval),
+            );
+            expect(
+                "schedule.jitter_seconds",
+                &s["jitter_seconds"],
+                json!(jitter),
+            );
             expect("schedule.enabled", &s["enabled"], json!(enabled));
         }
         None => expect("schedule", &item["schedule"], Value::Null),
@@ -502,6 +667,7 @@ async fn stress(backend: TestBackend, server_count: usize) {
         assert_eq!(status, 201, "{body}");
         fleet.push(Connection {
             id: body["connection_id"].as_str().unwrap().to_owned(),
+            connector,
             streams,
         });
     }
@@ -519,8 +685,12 @@ async fn stress(backend: TestBackend, server_count: usize) {
     let record_writers: Vec<_> = (0..RECORD_WRITERS)
         .map(|w| tokio::spawn(record_writer(ctx.clone(), w)))
         .collect();
-    let runs = tokio::spawn(run_writer(ctx.clone()));
-    let owner_task = tokio::spawn(owner(ctx.clone()));
+    let run_writers: Vec<_> = (0..RUN_WRITERS)
+        .map(|w| tokio::spawn(run_writer(ctx.clone(), w)))
+        .collect();
+    let owners: Vec<_> = (0..OWNERS)
+        .map(|o| tokio::spawn(owner(ctx.clone(), o)))
+        .collect();
     let readers: Vec<_> = (0..READERS)
         .map(|r| tokio::spawn(reader(ctx.clone(), r)))
         .collect();
@@ -532,10 +702,19 @@ async fn stress(backend: TestBackend, server_count: usize) {
         records.extend(model);
         ops.insert(format!("records-{w}"), n);
     }
-    let (runs, n) = runs.await.unwrap();
-    ops.insert("runs".to_owned(), n);
-    let (views, n) = owner_task.await.unwrap();
-    ops.insert("owner".to_owned(), n);
+    let mut runs = RunModel::new();
+    for (w, task) in run_writers.into_iter().enumerate() {
+        let (model, n) = task.await.unwrap();
+        runs.extend(model);
+        ops.insert(format!("runs-{w}"), n);
+    }
+    let mut owner_model = OwnerModel::default();
+    for (o, task) in owners.into_iter().enumerate() {
+        let (model, n) = task.await.unwrap();
+        owner_model.views.extend(model.views);
+        owner_model.connector_names.extend(model.connector_names);
+        ops.insert(format!("owner-{o}"), n);
+    }
     for (r, task) in readers.into_iter().enumerate() {
         ops.insert(format!("reader-{r}"), task.await.unwrap());
     }
@@ -558,7 +737,9 @@ async fn stress(backend: TestBackend, server_count: usize) {
     let direct = Direct::open(&url).await;
     for row in direct.admin.evidence_maintenance().await.unwrap() {
         if row.dirty || row.folded_seq != row.write_seq || row.error.is_some() {
-            ctx.problem(format!("seed {seed}: not folded at its latest write: {row:?}"));
+            ctx.problem(format!(
+                "seed {seed}: not folded at its latest write: {row:?}"
+            ));
         }
     }
     for (which, server) in ctx.servers.iter().enumerate() {
@@ -570,8 +751,7 @@ async fn stress(backend: TestBackend, server_count: usize) {
                 .and_then(|rows| rows.iter().find(|r| r["connection_id"] == *connection.id))
                 .cloned()
                 .unwrap_or(Value::Null);
-            for wrong in check_summary(&item, index, &records, &runs, &views[index], connection)
-            {
+            for wrong in check_summary(&item, index, &records, &runs, &owner_model, connection) {
                 ctx.problem(format!("seed {seed}, server {which}: {wrong}"));
             }
         }
@@ -596,13 +776,21 @@ async fn stress(backend: TestBackend, server_count: usize) {
             .map(|(i, s)| {
                 let log = s.log_text();
                 let tail: Vec<&str> = log.lines().rev().take(20).collect();
-                format!("server {i} log (last lines, newest first):\n{}", tail.join("\n"))
+                format!(
+                    "server {i} log (last lines, newest first):\n{}",
+                    tail.join("\n")
+                )
             })
             .collect();
         panic!(
             "{} problems (seed {seed}; rerun with STRESS_SEED={seed}):\n{}\n{}",
             problems.len(),
-            problems.iter().take(30).cloned().collect::<Vec<_>>().join("\n"),
+            problems
+                .iter()
+                .take(30)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join("\n"),
             logs.join("\n")
         );
     }

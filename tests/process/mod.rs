@@ -108,11 +108,7 @@ impl Server {
     }
 
     pub async fn get_json(&self, path: &str) -> (u16, serde_json::Value) {
-        let response = self
-            .owner(reqwest::Method::GET, path)
-            .send()
-            .await
-            .unwrap();
+        let response = self.owner(reqwest::Method::GET, path).send().await.unwrap();
         let status = response.status().as_u16();
         (status, response.json().await.unwrap_or_default())
     }
@@ -166,7 +162,11 @@ impl WriteProbe {
                 let options = sqlx::sqlite::SqliteConnectOptions::from_str(db.url())
                     .unwrap()
                     .busy_timeout(Duration::ZERO);
-                WriteProbe::Sqlite(sqlx::SqliteConnection::connect_with(&options).await.unwrap())
+                WriteProbe::Sqlite(
+                    sqlx::SqliteConnection::connect_with(&options)
+                        .await
+                        .unwrap(),
+                )
             }
             TestBackend::Postgres => {
                 WriteProbe::Postgres(sqlx::PgConnection::connect(db.url()).await.unwrap())
