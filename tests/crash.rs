@@ -17,7 +17,6 @@
 mod process;
 
 use console_storage::testing::{load_fleet, FleetSpec, TestBackend, TestDatabase};
-use console_storage::ScheduleInput;
 use process::{count, Deadline, Direct, Server, WriteProbe, NO_SWEEPER};
 use reqwest::Method;
 use serde_json::json;
@@ -30,8 +29,8 @@ const BATCH: usize = 10_000;
 /// either takes many transactions.
 const FLEET: usize = 2_000;
 
-/// A schedule interval nothing else uses, so a read shows whether the write reached it.
-const MARK_INTERVAL: i64 = 7_777;
+/// A staleness window nothing else uses, so a read shows whether the write reached it.
+const MARK_WINDOW: i64 = 7_777;
 
 async fn kill_mid_ingest(backend: TestBackend) {
     let db = TestDatabase::create(backend).await;
@@ -130,9 +129,10 @@ async fn kill_mid_ingest(backend: TestBackend) {
     db.remove().await;
 }
 
-/// A fleet of `FLEET` connections whose evidence is built and then made dirty by one real
-/// write each (a schedule change), so every row is old-and-dirty until folded.
-async fn dirty_fleet(db: &TestDatabase) -> Vec<String> {
+/// A fleet of `FLEET` connections whose evidence is built, then made dirty by one real write
+/// per connector: a manifest whose staleness window changed, which marks every connection of
+/// the connector in one transaction. Every row is then old-and-dirty until folded.
+async fn dirty_fleet(db: &TestDatabase) {
     let direct = Direct::open(db.url()).await;
     let now = chrono::Utc::now();
     let spec = FleetSpec {
@@ -148,25 +148,38 @@ async fn dirty_fleet(db: &TestDatabase) -> Vec<String> {
         .rebuild_evidence(1000, now, &|_, _| {})
         .await
         .unwrap();
-    let schedule = ScheduleInput {
-        interval_seconds: MARK_INTERVAL,
-        jitter_seconds: 0,
-        enabled: true,
-    };
-    for chunk in fleet.connection_ids.chunks(16) {
-        futures::future::join_all(
-            chunk
-                .iter()
-                .map(|id| direct.store.put_schedule(id, &schedule, now)),
-        )
-        .await
-        .into_iter()
-        .for_each(|r| r.unwrap());
+    for connector in &fleet.connector_ids {
+        let mut manifest = direct
+            .store
+            .get_connector(connector)
+            .await
+            .unwrap()
+            .unwrap();
+        manifest.refresh_policy.maximum_staleness_seconds = Some(MARK_WINDOW);
+        assert!(direct.store.upsert_connector(&manifest, now).await.unwrap());
     }
     let snapshot = direct.evidence_snapshot().await;
     assert_eq!(snapshot.dirty.len(), FLEET, "every row starts dirty");
     direct.close().await;
-    fleet.connection_ids
+}
+
+/// The manifest change reached every row.
+async fn assert_window_marked(url: &str) {
+    let direct = Direct::open(url).await;
+    let ids = direct.connection_ids().await;
+    let page = direct
+        .store
+        .read_evidence(&ids, chrono::Utc::now())
+        .await
+        .unwrap();
+    for evidence in page.rows {
+        assert_eq!(
+            evidence.manifest_staleness_seconds,
+            Some(MARK_WINDOW),
+            "the manifest change was lost: {evidence:?}"
+        );
+    }
+    direct.close().await;
 }
 
 fn dirty_rows_sql() -> &'static str {
@@ -205,6 +218,7 @@ async fn kill_mid_fold(backend: TestBackend) {
 
     let server = Server::start(&url, NO_SWEEPER, "fold-b").await;
     audit_then_read(&url, &server).await;
+    assert_window_marked(&url).await;
     drop(server);
     db.remove().await;
 }
@@ -244,6 +258,7 @@ async fn kill_mid_rebuild(backend: TestBackend) {
 
     let server = Server::start(&url, NO_SWEEPER, "rebuild-b").await;
     audit_then_read(&url, &server).await;
+    assert_window_marked(&url).await;
     drop(server);
     db.remove().await;
 }
@@ -268,23 +283,12 @@ async fn audit_then_read(url: &str, server: &Server) {
     assert_eq!(status, 200, "{list}\n{}", server.log_text());
     let rows = list["data"].as_array().unwrap();
     assert_eq!(rows.len(), direct.connection_ids().await.len());
+    let records = direct.live_record_counts().await;
     for row in rows {
         let id = row["connection_id"].as_str().unwrap();
         assert_eq!(row["evidence"]["state"], "current", "{row}");
-        let records = count(
-            url,
-            &format!(
-                "SELECT COUNT(*) FROM records WHERE connection_id = '{id}' AND deleted_at IS NULL"
-            ),
-        )
-        .await;
-        assert_eq!(row["total_records"], json!(records), "{row}");
-        if let Some(interval) = row["schedule"]["interval_seconds"].as_i64() {
-            assert_eq!(
-                interval, MARK_INTERVAL,
-                "the schedule write was lost: {row}"
-            );
-        }
+        let retained = records.get(id).copied().unwrap_or(0);
+        assert_eq!(row["total_records"], json!(retained), "{row}");
     }
 
     // The read folded the dirty rows; the rows clean at the kill were left as they were.

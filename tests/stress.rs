@@ -630,7 +630,8 @@ fn check_summary(
     }
     // Open attention outranks every other rule; no failure this test writes asks the owner.
     let needs_owner = item["connection_health"]["state"] == "needs_attention";
-    if needs_owner != !owner.open_attention.is_empty() {
+    let attention_open = !owner.open_attention.is_empty();
+    if needs_owner != attention_open {
         wrong.push(format!(
             "health {} with {} open attention items",
             item["connection_health"]["state"],
@@ -806,4 +807,88 @@ async fn postgres_two_servers() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_one_server() {
     stress(TestBackend::Sqlite, 1).await;
+}
+
+/// A manifest change marks every connection of the connector in one statement, in the order
+/// the connections table yields them; a rebuild batch locks the same evidence rows in id
+/// order. Renaming the connections in reverse id order scrambles the physical order, so the
+/// two lock orders disagree and, racing, the two transactions deadlock. Postgres then aborts
+/// one of them: the server must retry it, not answer 500.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_manifest_changes_race_rebuilds() {
+    let db = TestDatabase::create(TestBackend::Postgres).await;
+    let url = db.url().to_owned();
+    let servers = [
+        Server::start(&url, SWEEPER_INTERVAL, "race-0").await,
+        Server::start(&url, SWEEPER_INTERVAL, "race-1").await,
+    ];
+    let mut ids = Vec::new();
+    for _ in 0..40 {
+        let (status, body) = servers[0]
+            .send_json(
+                Method::POST,
+                "/_ref/connections",
+                &json!({"connector_id": "spotify"}),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        ids.push(body["connection_id"].as_str().unwrap().to_owned());
+    }
+    for id in ids.iter().rev() {
+        let path = format!("/_ref/connections/{id}");
+        let (status, body) = servers[1]
+            .send_json(Method::PATCH, &path, &json!({"display_name": "renamed"}))
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let (_, list) = servers[0].get_json("/_ref/manifests").await;
+    let spotify = list["data"]
+        .as_array()
+        .and_then(|m| m.iter().find(|m| m["connector_id"] == "spotify"))
+        .cloned()
+        .unwrap();
+    let until = Instant::now() + Duration::from_secs(env_or("STRESS_SECONDS", 8_u64).min(20));
+    let rebuilds = async {
+        let mut statuses = BTreeMap::new();
+        while Instant::now() < until {
+            let (status, body) = servers[0]
+                .send_json(
+                    Method::POST,
+                    "/_ref/connector-summary/rebuild",
+                    &json!(null),
+                )
+                .await;
+            *statuses
+                .entry((status, body["error"]["code"].to_string()))
+                .or_insert(0) += 1;
+        }
+        statuses
+    };
+    let manifests = async {
+        let mut statuses = BTreeMap::new();
+        let mut n = 0;
+        while Instant::now() < until {
+            n += 1;
+            let mut manifest = spotify.clone();
+            manifest["display_name"] = json!(format!("Spotify {n}"));
+            let (status, body) = servers[1]
+                .send_json(Method::POST, "/_ref/manifests", &manifest)
+                .await;
+            *statuses
+                .entry((status, body["error"]["code"].to_string()))
+                .or_insert(0) += 1;
+        }
+        statuses
+    };
+    let (rebuilds, manifests) = tokio::join!(rebuilds, manifests);
+    eprintln!("rebuilds {rebuilds:?}; manifest changes {manifests:?}");
+    let failed = |s: &BTreeMap<(u16, String), u32>| s.keys().any(|(status, _)| *status != 200);
+    assert!(
+        !failed(&rebuilds) && !failed(&manifests),
+        "rebuilds {rebuilds:?}; manifest changes {manifests:?}\n{}\n{}",
+        servers[0].log_text(),
+        servers[1].log_text()
+    );
+    drop(servers);
+    db.remove().await;
 }

@@ -10,7 +10,7 @@ use console_domain::evidence::Evidence;
 use console_storage::testing::{TestBackend, TestDatabase};
 use console_storage::{Database, ReadModelAdmin, Store};
 use sqlx::Connection;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 use std::process::{ExitStatus, Stdio};
 use std::sync::Arc;
@@ -237,6 +237,18 @@ impl Direct {
             Database::Sqlite(pool) => sqlx::query_scalar(sql).fetch_all(pool).await.unwrap(),
             Database::Postgres(pool) => sqlx::query_scalar(sql).fetch_all(pool).await.unwrap(),
         }
+    }
+
+    /// Retained (not deleted) records per connection, counted from the records themselves.
+    pub async fn live_record_counts(&self) -> HashMap<String, i64> {
+        let sql = "SELECT connection_id, COUNT(*) FROM records WHERE deleted_at IS NULL
+                   GROUP BY connection_id";
+        match &self.database {
+            Database::Sqlite(pool) => sqlx::query_as(sql).fetch_all(pool).await.unwrap(),
+            Database::Postgres(pool) => sqlx::query_as(sql).fetch_all(pool).await.unwrap(),
+        }
+        .into_iter()
+        .collect()
     }
 
     /// What the evidence table holds right now, without folding anything: which rows are
