@@ -129,6 +129,15 @@ impl Server {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    /// The ERROR lines of the process's log (the cause of a 500 is logged there).
+    pub fn log_errors(&self) -> String {
+        self.log_text()
+            .lines()
+            .filter(|line| line.contains("ERROR"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
     /// SIGKILL: no shutdown hook, no graceful close of anything.
     pub async fn kill(mut self) -> ExitStatus {
         kill(&mut self.child).await
