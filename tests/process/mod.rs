@@ -13,6 +13,7 @@ use sqlx::Connection;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 use std::process::{ExitStatus, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -39,8 +40,11 @@ fn scratch_dir() -> PathBuf {
 }
 
 /// The binary with the test's credentials and a random port; `args` follow the subcommand.
+/// Its stderr goes to a log file of its own (tests of one binary run side by side).
 pub fn command(args: &[&str], log_name: &str) -> (tokio::process::Command, PathBuf) {
-    let log = scratch_dir().join(format!("{}-{log_name}.log", std::process::id()));
+    static STARTED: AtomicU64 = AtomicU64::new(0);
+    let n = STARTED.fetch_add(1, Ordering::Relaxed);
+    let log = scratch_dir().join(format!("{}-{n}-{log_name}.log", std::process::id()));
     let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_owner-console"));
     cmd.args(args)
         .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
