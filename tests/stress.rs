@@ -3,10 +3,11 @@
 //! in WAL mode), each with its sweeper folding every 50 ms, and every request goes to either
 //! of them at random.
 //!
-//! Writers: two record writers (ingest batches and deletions, exact counts checked), a run
-//! writer (start, heartbeat, finish succeeded / with gaps / failed, gap recovery), an owner
-//! (rename, pause/resume, schedule, attention open/resolve, the occasional full rebuild);
-//! two readers hit the full list, the scoped list and the detail page meanwhile. Each task
+//! Writers: four record writers (ingest batches and deletions, exact counts checked), two
+//! run writers (start, heartbeat, finish succeeded / with gaps / failed, gap recovery), two
+//! owners (rename, pause/resume, schedule, attention open/resolve, manifest re-registration,
+//! a connection created, written and deleted, the occasional full rebuild); two readers hit
+//! the full list, the scoped list and the detail page meanwhile. Each task
 //! keeps a model of what it wrote. At quiescence:
 //!
 //! - no request got a 5xx (a deadlock or serialization failure must be retried by the
@@ -19,9 +20,13 @@
 //! The op sequence of each task is reproducible from the seed; the interleaving is not
 //! (that is the point). Failures name the seed, the task and the operation.
 //!
+//! Two targeted races on two Postgres servers follow: manifest changes against rebuilds, and
+//! run finishes against connection deletes (which deadlocked before runs locked their
+//! connection first).
+//!
 //! `STRESS_SECONDS` (default 8) sets how long the writers run; `STRESS_SEED` the seed
-//! (default fixed, so CI is repeatable). The long run:
-//! `STRESS_SECONDS=120 STRESS_SEED=$RANDOM cargo test --test stress -- --nocapture`.
+//! (default fixed, so CI is repeatable); `STRESS_ROUNDS` (default 60) the delete races. The
+//! long run: `STRESS_SECONDS=120 STRESS_SEED=$RANDOM cargo test --test stress -- --nocapture`.
 
 // Each test binary uses its own part of the shared support.
 #[allow(dead_code)]
@@ -236,7 +241,7 @@ async fn run_writer(ctx: Arc<Ctx>, writer: usize) -> (RunModel, u64) {
     let task = format!("runs-{writer}");
     let mut rng = task_rng(ctx.seed, &task);
     let mine = share(writer, RUN_WRITERS);
-    let mut open: HashMap<usize, String> = HashMap::new();
+    let mut open: BTreeMap<usize, String> = BTreeMap::new();
     let mut last = RunModel::new();
     let mut ops = 0;
     while ctx.running() {
