@@ -255,6 +255,7 @@ async fn kill_mid_rebuild(backend: TestBackend) {
         std::fs::read_to_string(&log).unwrap_or_default()
     );
     eprintln!("{backend:?} rebuild: killed with {dirty} of {FLEET} rows still dirty");
+    let _ = std::fs::remove_file(&log);
 
     let server = Server::start(&url, NO_SWEEPER, "rebuild-b").await;
     audit_then_read(&url, &server).await;

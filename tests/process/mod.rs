@@ -148,6 +148,16 @@ impl Server {
     }
 }
 
+impl Drop for Server {
+    fn drop(&mut self) {
+        // The process dies with its handle (`kill_on_drop`); its log is kept only when a
+        // test failed, for the failure to be read.
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_file(&self.log);
+        }
+    }
+}
+
 /// Sends SIGKILL and reaps the process; asserts the signal is what ended it.
 pub async fn kill(child: &mut tokio::process::Child) -> ExitStatus {
     use std::os::unix::process::ExitStatusExt;
