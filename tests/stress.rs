@@ -896,7 +896,8 @@ async fn postgres_manifest_changes_race_rebuilds() {
     db.remove().await;
 }
 
-/// An owner deletes a connection while its collector finishes a run with gaps (or appends
+/// Two servers take "run now" for one connection at once: exactly one run starts. Then an
+/// owner deletes the connection while its collector finishes the run with gaps (and appends
 /// run events). Every request gets its answer: the finish a 200 or a 404 (the run went with
 /// the connection), the delete a 204; never a 500 from a deadlock between the two.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -919,15 +920,18 @@ async fn postgres_run_writes_race_connection_delete() {
             .await;
         assert_eq!(status, 201, "{created}");
         let id = created["connection_id"].as_str().unwrap().to_owned();
-        let (status, run) = servers[0]
-            .send_json(
-                Method::POST,
-                &format!("/_ref/connections/{id}/runs"),
-                &json!(null),
-            )
-            .await;
-        assert_eq!(status, 202, "{run}");
+        // "Run now" on both servers at once: one run starts, the other start reports it.
+        let start_path = format!("/_ref/connections/{id}/runs");
+        let (a, b) = tokio::join!(
+            servers[0].send_json(Method::POST, &start_path, &Value::Null),
+            servers[1].send_json(Method::POST, &start_path, &Value::Null),
+        );
+        let (run, conflict) = match (a, b) {
+            ((202, run), (409, conflict)) | ((409, conflict), (202, run)) => (run, conflict),
+            other => panic!("round {round}: two concurrent starts, not 202 and 409: {other:?}"),
+        };
         let run_id = run["run_id"].as_str().unwrap().to_owned();
+        assert_eq!(conflict["error"]["existing"], json!(run_id), "{conflict}");
         let finish = json!({"status": "succeeded_with_gaps", "records_written": 1,
             "gaps": [{"stream": "plays", "reason": "page limit", "retryable": true}]});
         let events = json!([{"kind": "page", "message": "page 2"}]);
