@@ -15,7 +15,10 @@
 //! - the sweepers folded everything: nothing is dirty, every row is folded at its latest
 //!   write sequence;
 //! - every summary, through every server, shows every write the model holds;
-//! - the stored evidence equals a rebuild from scratch (the rebuild changes nothing).
+//! - the stored evidence equals a rebuild from scratch (the rebuild changes nothing);
+//!
+//! and during the run, each record write is followed by a scoped read (through either
+//! server) that must already show it.
 //!
 //! The op sequence of each task is reproducible from the seed; the interleaving is not
 //! (that is the point). Failures name the seed, the task and the operation.
@@ -189,6 +192,8 @@ async fn record_writer(ctx: Arc<Ctx>, writer: usize) -> (RecordModel, u64) {
                 for key in &keys {
                     live.remove(key);
                 }
+                let count = live.len();
+                read_your_write(&ctx, &mut rng, &op, &connection.id, stream, count).await;
             }
             continue;
         }
@@ -224,9 +229,36 @@ async fn record_writer(ctx: Arc<Ctx>, writer: usize) -> (RecordModel, u64) {
                 ctx.problem(format!("{op}: counts {body}, expected {expected}"));
             }
             live.extend(batch);
+            let count = live.len();
+            read_your_write(&ctx, &mut rng, &op, &connection.id, stream, count).await;
         }
     }
     (model, ops)
+}
+
+/// The scoped read right after a write, through either server, shows the write: the read
+/// folds the row (or, when another folder holds it, computes it) before answering, and
+/// never answers from evidence older than a write it could see. Only this task writes the
+/// stream, so its count is known exactly.
+async fn read_your_write(
+    ctx: &Ctx,
+    rng: &mut StdRng,
+    op: &str,
+    connection_id: &str,
+    stream: &str,
+    count: usize,
+) {
+    let path = format!("/_ref/connectors?connection={connection_id}");
+    let (status, body) = ctx.call(rng, op, Method::GET, &path, None, &[200]).await;
+    let got = body["data"][0]["streams"]
+        .as_array()
+        .and_then(|s| s.iter().find(|s| s["name"] == stream))
+        .map(|s| s["record_count"].clone());
+    if status == 200 && got != Some(json!(count)) {
+        ctx.problem(format!(
+            "{op}: the next read shows {got:?} records in {stream}, expected {count}"
+        ));
+    }
 }
 
 /// The last finished run of each connection: (run id, status).
