@@ -1002,3 +1002,39 @@ async fn postgres_run_writes_race_connection_delete() {
     drop(servers);
     db.remove().await;
 }
+
+/// Servers started at the same moment on a database nobody has opened yet all come up:
+/// each migrates it (SQLite has no lock for that, so one process's first migration meets
+/// the tables another just created) and registers the same manifests.
+async fn servers_start_side_by_side(backend: TestBackend) {
+    for round in 0..env_or("STRESS_ROUNDS", 5_usize).min(10) {
+        let db = TestDatabase::create(backend).await;
+        let url = db.url().to_owned();
+        let servers =
+            futures::future::join_all(
+                (0..3).map(|i| {
+                    let url = &url;
+                    async move {
+                        Server::start(url, SWEEPER_INTERVAL, &format!("boot-{round}-{i}")).await
+                    }
+                }),
+            )
+            .await;
+        for server in &servers {
+            let (status, body) = server.get_json("/_ref/connectors").await;
+            assert_eq!(status, 200, "round {round}: {body}");
+        }
+        drop(servers);
+        db.remove().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_servers_start_side_by_side() {
+    servers_start_side_by_side(TestBackend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_servers_start_side_by_side() {
+    servers_start_side_by_side(TestBackend::Postgres).await;
+}
