@@ -23,12 +23,14 @@
 //! The op sequence of each task is reproducible from the seed; the interleaving is not
 //! (that is the point). Failures name the seed, the task and the operation.
 //!
-//! Two targeted races on two Postgres servers follow: manifest changes against rebuilds, and
-//! run finishes against connection deletes (which deadlocked before runs locked their
-//! connection first).
+//! Targeted races follow: manifest changes against rebuilds, and concurrent "run now" then
+//! run finishes against connection deletes (which deadlocked before a finish locked its
+//! connection first), on two Postgres servers; and three servers booting side by side on a
+//! fresh database (SQLite migrations collided before they retried).
 //!
 //! `STRESS_SECONDS` (default 8) sets how long the writers run; `STRESS_SEED` the seed
-//! (default fixed, so CI is repeatable); `STRESS_ROUNDS` (default 60) the delete races. The
+//! (default fixed, so CI is repeatable); `STRESS_ROUNDS` the delete races (default 60) and
+//! the boots (default 5, at most 10). The
 //! long run: `STRESS_SECONDS=120 STRESS_SEED=$RANDOM cargo test --test stress -- --nocapture`.
 
 // Each test binary uses its own part of the shared support.
