@@ -1,6 +1,6 @@
 //! The command line: `serve`, `migrate`, `seed-demo`, `rebuild-summaries`, `simulate`.
 
-use crate::config::DEFAULT_DATABASE_URL;
+use crate::config::{DEFAULT_DATABASE_URL, DEFAULT_SWEEPER_INTERVAL_MS};
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -59,6 +59,10 @@ pub struct ServeArgs {
     /// Mark the session cookie Secure (use when serving behind TLS).
     #[arg(long, env = "SECURE_COOKIES")]
     pub secure_cookies: bool,
+    /// Milliseconds between the background sweeper's folds of dirty read-model rows.
+    #[arg(long, env = "SWEEPER_INTERVAL_MS", default_value_t = DEFAULT_SWEEPER_INTERVAL_MS,
+          value_parser = clap::value_parser!(u64).range(10..=86_400_000))]
+    pub sweeper_interval_ms: u64,
 }
 
 /// How the simulated collection runtime behaves.

@@ -7,6 +7,9 @@ use std::time::Duration;
 /// The default database: an embedded SQLite file under `./data`.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/console.db";
 
+/// How often the background sweeper folds dirty read-model rows, by default.
+pub const DEFAULT_SWEEPER_INTERVAL_MS: u64 = 5_000;
+
 #[derive(Clone, Debug)]
 pub struct ServeConfig {
     pub database_url: String,
@@ -32,7 +35,7 @@ pub struct SweeperConfig {
 impl Default for SweeperConfig {
     fn default() -> Self {
         SweeperConfig {
-            interval: Duration::from_secs(5),
+            interval: Duration::from_millis(DEFAULT_SWEEPER_INTERVAL_MS),
             batch: 500,
         }
     }

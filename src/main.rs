@@ -32,6 +32,7 @@ async fn run(command: Command) -> Result<(), Box<dyn std::error::Error>> {
             config.manifests_dir = args.manifests;
             config.simulate = args.simulate.then(|| args.simulator.config());
             config.secure_cookies = args.secure_cookies;
+            config.sweeper.interval = std::time::Duration::from_millis(args.sweeper_interval_ms);
             config.owner_password = env_secret("OWNER_PASSWORD");
             config.owner_token = env_secret("OWNER_TOKEN");
             let leptos = leptos_options()?;

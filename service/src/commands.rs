@@ -3,6 +3,7 @@
 //! transaction.
 
 use crate::error::{ServiceError, ServiceResult};
+use crate::retry::retrying;
 use crate::Console;
 use console_domain::model::{
     AttentionKind, ConnectionStatus, ConnectorManifest, FailureReason, Gap, LifecycleAction,
@@ -182,7 +183,7 @@ impl Console {
         manifest
             .validate()
             .map_err(|e| invalid("invalid_manifest", e.to_string(), "manifest"))?;
-        Ok(self.store.upsert_connector(manifest, self.now()).await?)
+        Ok(retrying(|| self.store.upsert_connector(manifest, self.now())).await?)
     }
 
     pub async fn create_connection(&self, body: CreateConnection) -> ServiceResult<ConnectionRow> {
@@ -213,7 +214,7 @@ impl Console {
             status,
             maximum_staleness_seconds: body.maximum_staleness_seconds,
         };
-        Ok(self.store.create_connection(&new, self.now()).await?)
+        Ok(retrying(|| self.store.create_connection(&new, self.now())).await?)
     }
 
     pub async fn rename_connection(
@@ -222,10 +223,12 @@ impl Console {
         body: RenameConnection,
     ) -> ServiceResult<ConnectionRow> {
         let label = clean_label(body.display_name)?;
-        Ok(self
-            .store
-            .update_connection(connection_id, &ConnectionChange::Rename(label), self.now())
-            .await?)
+        let change = ConnectionChange::Rename(label);
+        Ok(retrying(|| {
+            self.store
+                .update_connection(connection_id, &change, self.now())
+        })
+        .await?)
     }
 
     /// Pause, resume, revoke, reactivate, activate: refused with 409 when the action does not
@@ -255,14 +258,15 @@ impl Console {
             from: current.status,
             to,
         };
-        Ok(self
-            .store
-            .update_connection(connection_id, &change, self.now())
-            .await?)
+        Ok(retrying(|| {
+            self.store
+                .update_connection(connection_id, &change, self.now())
+        })
+        .await?)
     }
 
     pub async fn delete_connection(&self, connection_id: &str) -> ServiceResult<()> {
-        Ok(self.store.delete_connection(connection_id).await?)
+        Ok(retrying(|| self.store.delete_connection(connection_id)).await?)
     }
 
     pub async fn put_schedule(&self, connection_id: &str, body: PutSchedule) -> ServiceResult<()> {
@@ -287,10 +291,7 @@ impl Console {
             jitter_seconds: body.jitter_seconds,
             enabled: body.enabled,
         };
-        Ok(self
-            .store
-            .put_schedule(connection_id, &input, self.now())
-            .await?)
+        Ok(retrying(|| self.store.put_schedule(connection_id, &input, self.now())).await?)
     }
 
     /// "Run now": 409 with the active run's id when one is already open.
@@ -310,11 +311,7 @@ impl Console {
                 existing: Some(connection.status.as_str().to_owned()),
             });
         }
-        match self
-            .store
-            .start_run(connection_id, trigger, self.now())
-            .await
-        {
+        match retrying(|| self.store.start_run(connection_id, trigger, self.now())).await {
             Err(StoreError::Conflict {
                 existing: Some(open_run_id),
                 ..
@@ -327,13 +324,8 @@ impl Console {
                     records_written: 0,
                     gaps: Vec::new(),
                 };
-                self.store
-                    .finish_run(&open_run_id, &superseded, self.now())
-                    .await?;
-                Ok(self
-                    .store
-                    .start_run(connection_id, trigger, self.now())
-                    .await?)
+                retrying(|| self.store.finish_run(&open_run_id, &superseded, self.now())).await?;
+                Ok(retrying(|| self.store.start_run(connection_id, trigger, self.now())).await?)
             }
             other => Ok(other?),
         }
@@ -362,7 +354,7 @@ impl Console {
     }
 
     pub async fn heartbeat_run(&self, run_id: &str) -> ServiceResult<RunRow> {
-        Ok(self.store.heartbeat_run(run_id, self.now()).await?)
+        Ok(retrying(|| self.store.heartbeat_run(run_id, self.now())).await?)
     }
 
     pub async fn finish_run(&self, run_id: &str, body: FinishRun) -> ServiceResult<RunRow> {
@@ -421,7 +413,7 @@ impl Console {
             records_written: body.records_written,
             gaps: body.gaps,
         };
-        Ok(self.store.finish_run(run_id, &outcome, self.now()).await?)
+        Ok(retrying(|| self.store.finish_run(run_id, &outcome, self.now())).await?)
     }
 
     pub async fn append_run_events(
@@ -452,18 +444,16 @@ impl Console {
                 })
             })
             .collect::<ServiceResult<Vec<_>>>()?;
-        Ok(self
-            .store
-            .append_run_events(run_id, &events, self.now())
-            .await?)
+        Ok(retrying(|| self.store.append_run_events(run_id, &events, self.now())).await?)
     }
 
     pub async fn recover_gaps(&self, connection_id: &str, body: RecoverGaps) -> ServiceResult<u64> {
         self.connection(connection_id).await?;
-        Ok(self
-            .store
-            .recover_gaps(connection_id, body.stream.as_deref(), self.now())
-            .await?)
+        Ok(retrying(|| {
+            self.store
+                .recover_gaps(connection_id, body.stream.as_deref(), self.now())
+        })
+        .await?)
     }
 
     pub async fn open_attention(
@@ -474,22 +464,19 @@ impl Console {
         if let Some(message) = &body.message {
             check_text(message, "message")?;
         }
-        Ok(self
-            .store
-            .open_attention(
+        Ok(retrying(|| {
+            self.store.open_attention(
                 connection_id,
                 body.kind,
                 body.message.as_deref(),
                 self.now(),
             )
-            .await?)
+        })
+        .await?)
     }
 
     pub async fn resolve_attention(&self, attention_id: &str) -> ServiceResult<AttentionRow> {
-        Ok(self
-            .store
-            .resolve_attention(attention_id, self.now())
-            .await?)
+        Ok(retrying(|| self.store.resolve_attention(attention_id, self.now())).await?)
     }
 
     /// All-or-nothing ingest of one batch; the streams must be the connector's.
@@ -527,10 +514,11 @@ impl Console {
                 ));
             }
         }
-        Ok(self
-            .store
-            .ingest_records(connection_id, &records, self.now())
-            .await?)
+        Ok(retrying(|| {
+            self.store
+                .ingest_records(connection_id, &records, self.now())
+        })
+        .await?)
     }
 
     pub async fn delete_records(
@@ -566,10 +554,11 @@ impl Console {
             stream: body.stream,
             record_keys: body.record_keys,
         };
-        Ok(self
-            .store
-            .delete_records(connection_id, &deletion, self.now())
-            .await?)
+        Ok(retrying(|| {
+            self.store
+                .delete_records(connection_id, &deletion, self.now())
+        })
+        .await?)
     }
 
     /// Rebuilds the whole read model from the source tables.
@@ -578,10 +567,11 @@ impl Console {
         batch_size: u32,
         progress: console_storage::Progress<'_>,
     ) -> ServiceResult<RebuildReport> {
-        Ok(self
-            .store
-            .rebuild_evidence(batch_size.clamp(1, 10_000), self.now(), progress)
-            .await?)
+        Ok(retrying(|| {
+            self.store
+                .rebuild_evidence(batch_size.clamp(1, 10_000), self.now(), progress)
+        })
+        .await?)
     }
 }
 
@@ -596,6 +586,6 @@ impl Console {
                 "label",
             ));
         }
-        Ok(self.store.runtime_heartbeat(label, self.now()).await?)
+        Ok(retrying(|| self.store.runtime_heartbeat(label, self.now())).await?)
     }
 }

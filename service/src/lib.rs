@@ -14,6 +14,7 @@ pub mod detail;
 pub mod error;
 pub mod manifests;
 pub mod projector;
+mod retry;
 
 /// Rows the edges render, re-exported so they depend on the service alone.
 pub use console_storage::{AttentionRow, RunEvent, RunRow, RunTrigger};

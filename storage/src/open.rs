@@ -139,10 +139,28 @@ pub async fn connect(database_url: &str) -> StoreResult<Database> {
     Ok(Database::Sqlite(connect_sqlite(url).await?))
 }
 
+/// How often a SQLite migration that met a concurrent migrator is tried again.
+const SQLITE_MIGRATION_ATTEMPTS: u32 = 5;
+
 /// Applies the embedded migrations of the database's backend.
 pub async fn run_migrations(db: &Database) -> StoreResult<()> {
     match db {
-        Database::Sqlite(pool) => SQLITE_MIGRATOR.run(pool).await?,
+        Database::Sqlite(pool) => {
+            // Postgres migrators take an advisory lock; SQLite ones take none, so two
+            // processes opening a fresh file at once both apply migration 1 and the later
+            // fails ("table ... already exists") once the first has committed. Each migration
+            // is one transaction, so the failed one left nothing behind, and trying again
+            // finds it applied. A migration that is really broken still fails, a little later.
+            let mut attempt = 1;
+            while let Err(e) = SQLITE_MIGRATOR.run(pool).await {
+                if attempt == SQLITE_MIGRATION_ATTEMPTS {
+                    return Err(e.into());
+                }
+                tracing::warn!(error = %e, attempt, "SQLite migration failed; trying again");
+                tokio::time::sleep(Duration::from_millis(50 * u64::from(attempt))).await;
+                attempt += 1;
+            }
+        }
         Database::Postgres(pool) => POSTGRES_MIGRATOR.run(pool).await?,
     }
     Ok(())

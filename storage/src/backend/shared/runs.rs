@@ -188,6 +188,26 @@ const GAP_FIELDS: &[(&str, ColType)] = &[
     ("retryable", ColType::Bool),
 ];
 
+/// Locks the run's connection, as every writer of a connection does before anything else.
+/// Locking the run first deadlocked (Postgres) with a connection delete: the delete holds
+/// the connection and cascades into the run, while the finish held the run and its gap
+/// insert's foreign-key check waited for the connection.
+async fn lock_run_connection(c: &mut Conn, run_id: &str) -> StoreResult<()> {
+    let connection_id: Option<String> =
+        sqlx::query_scalar("SELECT connection_id FROM runs WHERE run_id = $1")
+            .bind(run_id)
+            .fetch_optional(&mut *c)
+            .await?;
+    let Some(connection_id) = connection_id else {
+        return Err(StoreError::not_found("run", run_id));
+    };
+    match lock_connection(c, &connection_id).await {
+        // Deleted since: the run went with it.
+        Err(StoreError::NotFound { .. }) => Err(StoreError::not_found("run", run_id)),
+        other => other.map(drop),
+    }
+}
+
 pub(crate) async fn finish(
     pool: &Pool,
     run_id: &str,
@@ -209,6 +229,7 @@ pub(crate) async fn finish(
         ));
     }
     let mut tx = begin_write(pool).await?;
+    lock_run_connection(&mut tx, run_id).await?;
     let row = sqlx::query(
         "UPDATE runs SET status = $1, finished_at = $2, failure_reason = $3,
             records_written = $4, gap_count = $5
