@@ -30,6 +30,12 @@ pub(crate) trait Dialect {
     const JOIN_IN_ORDER: &'static str;
     /// The JSON array constructor.
     const JSON_ARRAY: &'static str;
+    /// Whether the fold publishes rows whose needs-you-first rank did not move with a
+    /// separate statement that leaves the rank columns alone. SQLite then skips rewriting
+    /// the two `*_needs` index entries; Postgres writes every index entry of an updated row
+    /// anyway (the publish also changes `dirty_since`, indexed by `cse_dirty`), so there the
+    /// second statement would only cost a round trip and a join.
+    const PUBLISH_SPLITS_ON_RANK: bool;
 
     /// How a set of ids is bound.
     type Ids;
@@ -84,6 +90,7 @@ impl Dialect for Sqlite {
     const JOIN_IN_ORDER: &'static str = "CROSS JOIN";
     const JSON_ARRAY: &'static str = "json_array";
     const LIST_CHUNK_ORDERED: bool = false;
+    const PUBLISH_SPLITS_ON_RANK: bool = true;
 
     type Ids = String;
 
@@ -141,6 +148,7 @@ impl Dialect for Postgres {
     const JOIN_IN_ORDER: &'static str = "JOIN";
     const JSON_ARRAY: &'static str = "json_build_array";
     const LIST_CHUNK_ORDERED: bool = true;
+    const PUBLISH_SPLITS_ON_RANK: bool = false;
 
     type Ids = Vec<String>;
 

@@ -109,9 +109,9 @@ pub(crate) struct Published {
     pub failed: HashMap<String, String>,
 }
 
-/// Publishes extracted evidence for the claims: two compare-and-set UPDATEs for the rows
-/// that extracted (rank unchanged, rank moved), one more for the rows that failed (only
-/// when there are any).
+/// Publishes extracted evidence for the claims: compare-and-set UPDATEs for the rows that
+/// extracted (on SQLite two: rank unchanged, rank moved), one more for the rows that failed
+/// (only when there are any).
 pub(crate) async fn publish(
     c: &mut Conn,
     claims: &[Claim],
@@ -147,15 +147,19 @@ pub(crate) async fn publish(
     if !ok_rows.is_empty() {
         let attempted = ok_rows.len() as u64;
         let rows = serde_json::Value::Array(ok_rows).to_string();
-        // Two compare-and-set statements over the same row set, split on whether the row's
-        // place in the needs-you-first order moved. Most folds leave it where it was; those
-        // rows' rank columns stay out of the `SET`, so neither database touches the two
-        // `*_needs` index entries of the row (SQLite maintains an index whenever one of its
-        // columns is assigned, even to the same value; Postgres writes new entries for
-        // every index of a changed indexed column).
-        for rank_moved in [false, true] {
+        // On SQLite, two compare-and-set statements over the same row set, split on whether
+        // the row's place in the needs-you-first order moved. Most folds leave it where it
+        // was; those rows' rank columns stay out of the `SET`, so SQLite does not rewrite
+        // the two `*_needs` index entries of the row (it maintains an index whenever one of
+        // its columns is assigned, even to the same value). One statement on Postgres.
+        let passes: &[Option<bool>] = if D::PUBLISH_SPLITS_ON_RANK {
+            &[Some(false), Some(true)]
+        } else {
+            &[None]
+        };
+        for rank_moved in passes {
             let set: Vec<String> = published_columns()
-                .filter(|(name, _)| rank_moved || !RANK_COLUMNS.contains(name))
+                .filter(|(name, _)| *rank_moved != Some(false) || !RANK_COLUMNS.contains(name))
                 .map(|(name, _)| format!("{name} = j.{name}"))
                 .collect();
             let same_rank = RANK_COLUMNS
@@ -163,17 +167,17 @@ pub(crate) async fn publish(
                 .map(|name| format!("e.{name} = j.{name}"))
                 .collect::<Vec<_>>()
                 .join(" AND ");
-            let rank_filter = if rank_moved {
-                format!("NOT ({same_rank})")
-            } else {
-                same_rank
+            let rank_filter = match rank_moved {
+                None => String::new(),
+                Some(true) => format!(" AND NOT ({same_rank})"),
+                Some(false) => format!(" AND {same_rank}"),
             };
             let sql = format!(
                 "UPDATE connector_summary_evidence AS e SET {},
                     folded_seq = j.seq, dirty = FALSE, dirty_since = NULL,
                     computed_at = $1, error = NULL
                  FROM {} AS j
-                 WHERE e.connection_id = j.target_id AND e.write_seq = j.seq AND {rank_filter}
+                 WHERE e.connection_id = j.target_id AND e.write_seq = j.seq{rank_filter}
                  RETURNING connection_id",
                 set.join(", "),
                 D::json_array_rows(2, &publish_fields())
