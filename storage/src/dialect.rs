@@ -28,6 +28,14 @@ pub(crate) trait Dialect {
     /// to pin the outer loop, needed where it misjudges a JSON row set's size), a plain
     /// `JOIN` on Postgres (whose planner sees the row set's size).
     const JOIN_IN_ORDER: &'static str;
+    /// The JSON array constructor.
+    const JSON_ARRAY: &'static str;
+    /// Whether the fold publishes rows whose needs-you-first rank did not move with a
+    /// separate statement that leaves the rank columns alone. SQLite then skips rewriting
+    /// the two `*_needs` index entries; Postgres writes every index entry of an updated row
+    /// anyway (the publish also changes `dirty_since`, indexed by `cse_dirty`), so there the
+    /// second statement would only cost a round trip and a join.
+    const PUBLISH_SPLITS_ON_RANK: bool;
 
     /// How a set of ids is bound.
     type Ids;
@@ -40,6 +48,30 @@ pub(crate) trait Dialect {
     /// A sub-select (usable after FROM, aliased by the caller) of the rows of the JSON array
     /// bound at `param`, one typed column per listed field.
     fn json_rows(param: usize, columns: &[(&str, ColType)]) -> String;
+    /// Like [`Dialect::json_rows`], for a JSON array of arrays: each row's values in the
+    /// order of `columns`. The fast form for wide rows (fold publish, rebuild): SQLite
+    /// renders each row's JSON once and reads its fields by position, where `json_rows`
+    /// renders the row again and searches its keys for every field.
+    fn json_array_rows(param: usize, columns: &[(&str, ColType)]) -> String;
+    /// An aggregate of `value` (a JSON value per row) into one JSON array as text, in
+    /// `order`. Over no rows it is `[]` on SQLite and NULL on Postgres.
+    fn json_array_agg(value: &str, order: &str) -> String;
+    /// The aggregate of one chunk of the streamed list, whose input is already in list
+    /// order. SQLite aggregates its input in the order it arrives (the chunk's ordered
+    /// sub-select) and sorting ~2 MB of rows again cost more than the rest of the statement,
+    /// so the reader restores byte order itself if ever needed (SQLite's BINARY collation is
+    /// byte order); Postgres sorts in its collation, which only it knows.
+    fn list_chunk_agg(value: &str, order: &str) -> String;
+    /// Whether [`Dialect::list_chunk_agg`] guarantees list order.
+    const LIST_CHUNK_ORDERED: bool;
+}
+
+fn sql_type(ty: ColType) -> &'static str {
+    match ty {
+        ColType::Text => "text",
+        ColType::Int => "bigint",
+        ColType::Bool => "boolean",
+    }
 }
 
 pub(crate) struct Sqlite;
@@ -56,6 +88,9 @@ impl Dialect for Sqlite {
     const NEXT_SEQ: &'static str =
         "UPDATE evidence_write_seq SET value = value + 1 WHERE id = 1 RETURNING value";
     const JOIN_IN_ORDER: &'static str = "CROSS JOIN";
+    const JSON_ARRAY: &'static str = "json_array";
+    const LIST_CHUNK_ORDERED: bool = false;
+    const PUBLISH_SPLITS_ON_RANK: bool = true;
 
     type Ids = String;
 
@@ -78,6 +113,28 @@ impl Dialect for Sqlite {
             .collect();
         format!("(SELECT {} FROM json_each(${param}))", fields.join(", "))
     }
+
+    fn json_array_rows(param: usize, columns: &[(&str, ColType)]) -> String {
+        let fields: Vec<String> = columns
+            .iter()
+            .enumerate()
+            .map(|(i, (name, _))| format!("v ->> {i} AS {name}"))
+            .collect();
+        // `OFFSET 0` keeps the inner query from being flattened into this one, which would
+        // render the row from `json_each` again for every field.
+        format!(
+            "(SELECT {} FROM (SELECT value AS v FROM json_each(${param}) LIMIT -1 OFFSET 0))",
+            fields.join(", ")
+        )
+    }
+
+    fn json_array_agg(value: &str, order: &str) -> String {
+        format!("json_group_array({value} ORDER BY {order})")
+    }
+
+    fn list_chunk_agg(value: &str, _order: &str) -> String {
+        format!("json_group_array({value})")
+    }
 }
 
 impl Dialect for Postgres {
@@ -89,6 +146,9 @@ impl Dialect for Postgres {
     const LOCK_WAIT: &'static str = " FOR UPDATE";
     const NEXT_SEQ: &'static str = "SELECT nextval('evidence_write_seq')";
     const JOIN_IN_ORDER: &'static str = "JOIN";
+    const JSON_ARRAY: &'static str = "json_build_array";
+    const LIST_CHUNK_ORDERED: bool = true;
+    const PUBLISH_SPLITS_ON_RANK: bool = false;
 
     type Ids = Vec<String>;
 
@@ -107,18 +167,31 @@ impl Dialect for Postgres {
     fn json_rows(param: usize, columns: &[(&str, ColType)]) -> String {
         let fields: Vec<String> = columns
             .iter()
-            .map(|(name, ty)| {
-                let ty = match ty {
-                    ColType::Text => "text",
-                    ColType::Int => "bigint",
-                    ColType::Bool => "boolean",
-                };
-                format!("{name} {ty}")
-            })
+            .map(|(name, ty)| format!("{name} {}", sql_type(*ty)))
             .collect();
         format!(
             "(SELECT * FROM jsonb_to_recordset(${param}::jsonb) AS j({}))",
             fields.join(", ")
         )
+    }
+
+    fn json_array_rows(param: usize, columns: &[(&str, ColType)]) -> String {
+        let fields: Vec<String> = columns
+            .iter()
+            .enumerate()
+            .map(|(i, (name, ty))| format!("CAST(v ->> {i} AS {}) AS {name}", sql_type(*ty)))
+            .collect();
+        format!(
+            "(SELECT {} FROM jsonb_array_elements(${param}::jsonb) AS rows(v))",
+            fields.join(", ")
+        )
+    }
+
+    fn json_array_agg(value: &str, order: &str) -> String {
+        format!("CAST(json_agg({value} ORDER BY {order}) AS TEXT)")
+    }
+
+    fn list_chunk_agg(value: &str, order: &str) -> String {
+        Self::json_array_agg(value, order)
     }
 }

@@ -64,6 +64,37 @@ pub(crate) const MAINTENANCE_COLUMNS: &[&str] = &[
     "error",
 ];
 
+/// A stored boolean read from JSON the database built: `true`/`false` (Postgres) or the
+/// integer 0/1 SQLite stores.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct StoredBool(pub bool);
+
+impl<'de> Deserialize<'de> for StoredBool {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = StoredBool;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a boolean or 0/1")
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<StoredBool, E> {
+                Ok(StoredBool(v))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<StoredBool, E> {
+                Ok(StoredBool(v != 0))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<StoredBool, E> {
+                Ok(StoredBool(v != 0))
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
+}
+
+fn flag<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    Ok(StoredBool::deserialize(d)?.0)
+}
+
 /// `stale_sort` of a row without `stale_at`: after every real instant.
 pub(crate) const NO_STALE_AT: i64 = i64::MAX;
 
@@ -98,9 +129,11 @@ pub(crate) struct EvidenceColumns {
     pub stale_sort: i64,
 }
 
-/// The maintenance columns of one row.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// The maintenance columns of one row. Deserializes from a JSON array in column order too
+/// (a streamed chunk of rows), `dirty` as a boolean or SQLite's 0/1.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 pub(crate) struct Maintenance {
+    #[serde(deserialize_with = "flag")]
     pub dirty: bool,
     pub dirty_since: Option<i64>,
     pub write_seq: i64,
@@ -325,46 +358,82 @@ mod tests {
     use super::*;
 
     #[test]
-    fn column_list_matches_struct_fields() {
+    fn column_list_matches_struct_fields_in_order() {
+        let text = |s: &str| s.to_owned();
         let cols = EvidenceColumns {
-            connection_id: String::new(),
-            connector_id: String::new(),
-            connector_display_name: String::new(),
-            display_name: None,
-            status: String::new(),
-            source_kind: String::new(),
-            recommended_mode: String::new(),
-            created_at: 0,
-            updated_at: 0,
-            revoked_at: None,
-            streams: String::new(),
-            total_records: 0,
-            last_run: None,
-            last_successful_run: None,
-            consecutive_failures: 0,
-            consecutive_connector_errors: 0,
-            open_attention: String::new(),
-            unrecovered_gaps: String::new(),
-            schedule: None,
-            maximum_staleness_override: None,
-            manifest_staleness_seconds: None,
-            window_seconds: None,
-            window_source: None,
-            stale_at: None,
-            needs_rank: 0,
-            stale_sort: 0,
+            connection_id: text("a"),
+            connector_id: text("b"),
+            connector_display_name: text("c"),
+            display_name: Some(text("d")),
+            status: text("e"),
+            source_kind: text("f"),
+            recommended_mode: text("g"),
+            created_at: 1,
+            updated_at: 2,
+            revoked_at: Some(3),
+            streams: text("h"),
+            total_records: 4,
+            last_run: Some(text("i")),
+            last_successful_run: Some(text("j")),
+            consecutive_failures: 5,
+            consecutive_connector_errors: 6,
+            open_attention: text("k"),
+            unrecovered_gaps: text("l"),
+            schedule: Some(text("m")),
+            maximum_staleness_override: Some(7),
+            manifest_staleness_seconds: Some(8),
+            window_seconds: Some(9),
+            window_source: Some(text("n")),
+            stale_at: Some(10),
+            needs_rank: 11,
+            stale_sort: 12,
         };
-        let value = serde_json::to_value(&cols).unwrap();
-        let keys: Vec<&str> = value
-            .as_object()
-            .unwrap()
-            .keys()
-            .map(|k| k.as_str())
+        // Serialized fields come in declaration order: it must be the column order.
+        let serialized = serde_json::to_string(&cols).unwrap();
+        let positions: Vec<usize> = EVIDENCE_COLUMNS
+            .iter()
+            .map(|(name, _)| serialized.find(&format!("\"{name}\":")).expect(name))
             .collect();
-        let mut expected: Vec<&str> = EVIDENCE_COLUMNS.iter().map(|(n, _)| *n).collect();
-        let mut keys_sorted = keys.clone();
-        keys_sorted.sort();
-        expected.sort();
-        assert_eq!(keys_sorted, expected);
+        assert!(positions.windows(2).all(|w| w[0] < w[1]), "{serialized}");
+        let value = serde_json::to_value(&cols).unwrap();
+        assert_eq!(value.as_object().unwrap().len(), EVIDENCE_COLUMNS.len());
+        // A streamed chunk carries each row as a JSON array in column order.
+        let array: Vec<serde_json::Value> = EVIDENCE_COLUMNS
+            .iter()
+            .map(|(name, _)| value[*name].clone())
+            .collect();
+        let from_array: EvidenceColumns =
+            serde_json::from_value(serde_json::Value::Array(array)).unwrap();
+        assert_eq!(from_array, cols);
+    }
+
+    #[test]
+    fn maintenance_reads_from_a_column_ordered_array() {
+        assert_eq!(
+            MAINTENANCE_COLUMNS,
+            [
+                "dirty",
+                "dirty_since",
+                "write_seq",
+                "folded_seq",
+                "computed_at",
+                "error"
+            ]
+        );
+        let sqlite: Maintenance = serde_json::from_str(r#"[1, 5, 7, 6, null, "boom"]"#).unwrap();
+        let postgres: Maintenance =
+            serde_json::from_str(r#"[true, 5, 7, 6, null, "boom"]"#).unwrap();
+        let expected = Maintenance {
+            dirty: true,
+            dirty_since: Some(5),
+            write_seq: 7,
+            folded_seq: 6,
+            computed_at: None,
+            error: Some("boom".into()),
+        };
+        assert_eq!(sqlite, expected);
+        assert_eq!(postgres, expected);
+        let clean: Maintenance = serde_json::from_str("[0, null, 7, 7, 9, null]").unwrap();
+        assert!(!clean.dirty);
     }
 }

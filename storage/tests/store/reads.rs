@@ -19,6 +19,7 @@ both_backends!(
     mismatched_page_position_is_refused,
     settings_and_runtime_heartbeats,
     streamed_list_equals_the_full_page_and_folds_first,
+    streamed_list_crosses_chunk_boundaries,
 );
 
 fn query(limit: Option<u32>, after: Option<PagePosition>, order: ListOrder) -> ListQuery {
@@ -408,5 +409,51 @@ async fn streamed_list_equals_the_full_page_and_folds_first(h: Harness) {
             .await
             .unwrap();
         assert_eq!(streamed, page.rows, "{status:?} {order:?}");
+    }
+}
+
+/// The stream reads the list in chunks of 1,000 rows (one statement walking the order's
+/// index): across chunk boundaries it still returns every row once, in order, for a fleet
+/// that is an exact multiple of the chunk (its last chunk is empty) and for filtered
+/// subsets that are not.
+async fn streamed_list_crosses_chunk_boundaries(h: Harness) {
+    use futures::StreamExt as _;
+    let spec = console_storage::testing::FleetSpec {
+        connections: 2_000,
+        runs_per_connection: 1,
+        records_per_connection: 1,
+        ..Default::default()
+    };
+    console_storage::testing::load_fleet(&h.db, &spec, t(1))
+        .await
+        .unwrap();
+    h.store
+        .rebuild_evidence(500, t(2), &|_, _| {})
+        .await
+        .unwrap();
+    for (status, order) in [
+        (None, ListOrder::Stable),
+        (None, ListOrder::NeedsYouFirst),
+        (Some(ConnectionStatus::Active), ListOrder::Stable),
+        (Some(ConnectionStatus::Active), ListOrder::NeedsYouFirst),
+    ] {
+        let q = ListQuery {
+            limit: None,
+            after: None,
+            status,
+            order,
+        };
+        let stream = h.store.stream_evidence(&q, t(3)).await.unwrap();
+        let streamed: Vec<_> = stream.rows.map(|r| r.unwrap()).collect::<Vec<_>>().await;
+        let page = h.store.read_evidence_page(&q, t(3)).await.unwrap();
+        if status.is_none() {
+            assert_eq!(streamed.len(), 2_000);
+        } else {
+            assert!(streamed.len() > 1_000 && streamed.len() < 2_000);
+        }
+        let ids: std::collections::HashSet<_> =
+            streamed.iter().map(|e| e.connection_id.clone()).collect();
+        assert_eq!(ids.len(), streamed.len(), "every row once");
+        assert!(streamed == page.rows, "{status:?} {order:?}");
     }
 }

@@ -1,14 +1,18 @@
-// THE evidence extraction: set-based over a list of connection ids, a fixed number of
-// statements however many ids (connection+connector+schedule, stream stats, last and last
-// successful run, failure streaks, open attention, unrecovered gaps). Used by the lazy
-// fold, the sweeper, the rebuild and the detail read.
+// THE evidence extraction: one statement for any number of connection ids. It answers six
+// set-based questions (connection+connector+schedule, stream stats, last and last
+// successful run, failure streaks, open attention, unrecovered gaps), each aggregated by the
+// database into one JSON array, so the whole extraction is a single row of six values
+// however many ids and source rows. Used by the lazy fold, the sweeper, the rebuild and the
+// detail read.
 
 use crate::assemble::{
     assemble, ConnectionSource, GapSource, Parts, RunSource, ScheduleSource, StatSource,
 };
 use crate::dialect::Dialect;
-use crate::evidence_row::Maintenance;
+use crate::evidence_row::{Maintenance, StoredBool};
 use console_domain::evidence::Evidence;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
 use std::collections::HashMap;
 
 /// Per connection that exists: its evidence, or a sanitized reason it could not be built.
@@ -16,103 +20,170 @@ pub(crate) type Extracted = HashMap<String, Result<Evidence, String>>;
 
 const SUCCESS: &str = "('succeeded', 'succeeded_with_gaps')";
 
-pub(crate) async fn extract(c: &mut Conn, ids: &[String]) -> StoreResult<Extracted> {
-    let mut out = Extracted::new();
-    if ids.is_empty() {
-        return Ok(out);
-    }
+/// `inner`'s rows as one JSON array (of arrays of `columns`, in `order`): a scalar subquery.
+fn aggregated(inner: &str, columns: &[&str], order: &str) -> String {
+    let values: Vec<String> = columns.iter().map(|c| format!("q.{c}")).collect();
+    let row = format!("{}({})", D::JSON_ARRAY, values.join(", "));
+    format!(
+        "(SELECT {} FROM ({inner}) q)",
+        D::json_array_agg(&row, order)
+    )
+}
 
-    // 1. Connections with connector, schedule and evidence maintenance columns.
-    let sql = format!(
-        "SELECT c.connection_id, c.connector_id, c.display_name, c.status,
-                c.maximum_staleness_seconds, c.created_at, c.updated_at, c.revoked_at,
-                k.display_name AS connector_display_name, k.source_kind, k.recommended_mode,
-                k.manifest,
-                s.interval_seconds, s.jitter_seconds, s.enabled, s.next_due_at,
-                e.dirty, e.dirty_since, e.write_seq, e.folded_seq, e.computed_at, e.error
-         FROM connections c
-         JOIN connectors k ON k.connector_id = c.connector_id
-         LEFT JOIN schedules s ON s.connection_id = c.connection_id
-         LEFT JOIN connector_summary_evidence e ON e.connection_id = c.connection_id
-         WHERE {}",
-        D::in_ids("c.connection_id", 1)
-    );
-    let rows = sqlx::query(&sql)
-        .bind(D::ids(ids))
-        .fetch_all(&mut *c)
-        .await?;
-    let mut sources = Vec::with_capacity(rows.len());
-    for row in rows {
-        let interval: Option<i64> = row.try_get("interval_seconds")?;
-        let schedule = match interval {
-            Some(interval_seconds) => Some(ScheduleSource {
-                interval_seconds,
-                jitter_seconds: row.try_get("jitter_seconds")?,
-                enabled: row.try_get("enabled")?,
-                next_due_at: row.try_get("next_due_at")?,
-            }),
-            None => None,
+/// Row of question 1, in its column order.
+#[derive(Deserialize)]
+struct ConnectionRow {
+    connection_id: String,
+    connector_id: String,
+    display_name: Option<String>,
+    status: String,
+    maximum_staleness_seconds: Option<i64>,
+    created_at: i64,
+    updated_at: i64,
+    revoked_at: Option<i64>,
+    connector_display_name: String,
+    source_kind: String,
+    recommended_mode: String,
+    manifest: String,
+    interval_seconds: Option<i64>,
+    jitter_seconds: Option<i64>,
+    enabled: Option<StoredBool>,
+    next_due_at: Option<i64>,
+    dirty: Option<StoredBool>,
+    dirty_since: Option<i64>,
+    write_seq: Option<i64>,
+    folded_seq: Option<i64>,
+    computed_at: Option<i64>,
+    error: Option<String>,
+}
+
+const CONNECTION_COLUMNS: &[&str] = &[
+    "connection_id",
+    "connector_id",
+    "display_name",
+    "status",
+    "maximum_staleness_seconds",
+    "created_at",
+    "updated_at",
+    "revoked_at",
+    "connector_display_name",
+    "source_kind",
+    "recommended_mode",
+    "manifest",
+    "interval_seconds",
+    "jitter_seconds",
+    "enabled",
+    "next_due_at",
+    "dirty",
+    "dirty_since",
+    "write_seq",
+    "folded_seq",
+    "computed_at",
+    "error",
+];
+
+impl ConnectionRow {
+    fn into_source(self) -> ConnectionSource {
+        let schedule = match (self.interval_seconds, self.jitter_seconds, self.enabled) {
+            (Some(interval_seconds), Some(jitter_seconds), Some(enabled)) => {
+                Some(ScheduleSource {
+                    interval_seconds,
+                    jitter_seconds,
+                    enabled: enabled.0,
+                    next_due_at: self.next_due_at,
+                })
+            }
+            _ => None,
         };
-        let write_seq: Option<i64> = row.try_get("write_seq")?;
-        let maintenance = match write_seq {
-            Some(write_seq) => Some(Maintenance {
-                dirty: row.try_get("dirty")?,
-                dirty_since: row.try_get("dirty_since")?,
+        let maintenance = match (self.write_seq, self.dirty, self.folded_seq) {
+            (Some(write_seq), Some(dirty), Some(folded_seq)) => Some(Maintenance {
+                dirty: dirty.0,
+                dirty_since: self.dirty_since,
                 write_seq,
-                folded_seq: row.try_get("folded_seq")?,
-                computed_at: row.try_get("computed_at")?,
-                error: row.try_get("error")?,
+                folded_seq,
+                computed_at: self.computed_at,
+                error: self.error,
             }),
-            None => None,
+            _ => None,
         };
-        sources.push(ConnectionSource {
-            connection_id: row.try_get("connection_id")?,
-            connector_id: row.try_get("connector_id")?,
-            display_name: row.try_get("display_name")?,
-            status: row.try_get("status")?,
-            maximum_staleness_seconds: row.try_get("maximum_staleness_seconds")?,
-            created_at: row.try_get("created_at")?,
-            updated_at: row.try_get("updated_at")?,
-            revoked_at: row.try_get("revoked_at")?,
-            connector_display_name: row.try_get("connector_display_name")?,
-            source_kind: row.try_get("source_kind")?,
-            recommended_mode: row.try_get("recommended_mode")?,
-            manifest: row.try_get("manifest")?,
+        ConnectionSource {
+            connection_id: self.connection_id,
+            connector_id: self.connector_id,
+            display_name: self.display_name,
+            status: self.status,
+            maximum_staleness_seconds: self.maximum_staleness_seconds,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            revoked_at: self.revoked_at,
+            connector_display_name: self.connector_display_name,
+            source_kind: self.source_kind,
+            recommended_mode: self.recommended_mode,
+            manifest: self.manifest,
             schedule,
             maintenance,
-        });
+        }
     }
-    if sources.is_empty() {
-        return Ok(out);
-    }
-    let mut parts: HashMap<String, Parts> = HashMap::new();
+}
+
+/// `(connection_id, stream, record_count, last_updated_at)`
+type StatRow = (String, String, i64, Option<i64>);
+/// `(connection_id, kind, run_id, status, started_at, finished_at, failure_reason,
+/// records_written, gap_count)`; kind 1 is the last finished run, 2 the last success.
+type RunRow = (
+    String,
+    i64,
+    String,
+    String,
+    i64,
+    Option<i64>,
+    Option<String>,
+    i64,
+    i64,
+);
+/// `(connection_id, failures, connector_errors)`
+type StreakRow = (String, i64, i64);
+/// `(connection_id, kind)`
+type AttentionRow = (String, String);
+/// `(connection_id, run_id, stream, reason, retryable)`
+type GapRow = (String, String, String, String, StoredBool);
+
+/// The SQL of the extraction: one row, six JSON arrays.
+fn extraction_sql() -> String {
+    let ids = |column: &str| D::in_ids(column, 1);
+    // 1. Connections with connector, schedule and evidence maintenance columns.
+    let connections = aggregated(
+        &format!(
+            "SELECT c.connection_id, c.connector_id, c.display_name, c.status,
+                    c.maximum_staleness_seconds, c.created_at, c.updated_at, c.revoked_at,
+                    k.display_name AS connector_display_name, k.source_kind,
+                    k.recommended_mode, k.manifest,
+                    s.interval_seconds, s.jitter_seconds, s.enabled, s.next_due_at,
+                    e.dirty, e.dirty_since, e.write_seq, e.folded_seq, e.computed_at, e.error
+             FROM connections c
+             JOIN connectors k ON k.connector_id = c.connector_id
+             LEFT JOIN schedules s ON s.connection_id = c.connection_id
+             LEFT JOIN connector_summary_evidence e ON e.connection_id = c.connection_id
+             WHERE {}",
+            ids("c.connection_id")
+        ),
+        CONNECTION_COLUMNS,
+        "q.connection_id",
+    );
 
     // 2. Stream stats (exact, maintained by the writers).
-    let sql = format!(
-        "SELECT connection_id, stream, record_count, last_updated_at FROM record_stats
-         WHERE {} ORDER BY connection_id, stream",
-        D::in_ids("connection_id", 1)
+    let stats = aggregated(
+        &format!(
+            "SELECT connection_id, stream, record_count, last_updated_at FROM record_stats
+             WHERE {}",
+            ids("connection_id")
+        ),
+        &["connection_id", "stream", "record_count", "last_updated_at"],
+        "q.connection_id, q.stream",
     );
-    for row in sqlx::query(&sql)
-        .bind(D::ids(ids))
-        .fetch_all(&mut *c)
-        .await?
-    {
-        parts
-            .entry(row.try_get("connection_id")?)
-            .or_default()
-            .stats
-            .push(StatSource {
-                stream: row.try_get("stream")?,
-                record_count: row.try_get("record_count")?,
-                last_updated_at: row.try_get("last_updated_at")?,
-            });
-    }
 
     // 3. Last finished run and last successful run: per connection, two newest-first
     // probes of `runs_by_connection` that stop at the first match. (Numbering every run
-    // of every connection with window functions sorted all their runs twice and made this
-    // the slowest statement of a fold.)
+    // of every connection with window functions sorted all their runs twice.)
     let newest = |filter: &str, kind: i64| {
         format!(
             "SELECT i.id AS target_id, CAST({kind} AS BIGINT) AS kind,
@@ -123,111 +194,164 @@ pub(crate) async fn extract(c: &mut Conn, ids: &[String]) -> StoreResult<Extract
             D::id_rows(1)
         )
     };
-    let sql = format!(
-        "SELECT x.target_id AS connection_id, x.kind, r.run_id, r.status, r.started_at,
-                r.finished_at, r.failure_reason, r.records_written, r.gap_count
-         FROM ({} UNION ALL {}) x
-         JOIN runs r ON r.run_id = x.found_id",
-        newest("NOT IN ('queued', 'running')", 1),
-        newest(&format!("IN {SUCCESS}"), 2),
+    let runs = aggregated(
+        &format!(
+            "SELECT x.target_id AS connection_id, x.kind, r.run_id, r.status, r.started_at,
+                    r.finished_at, r.failure_reason, r.records_written, r.gap_count
+             FROM ({} UNION ALL {}) x
+             JOIN runs r ON r.run_id = x.found_id",
+            newest("NOT IN ('queued', 'running')", 1),
+            newest(&format!("IN {SUCCESS}"), 2),
+        ),
+        &[
+            "connection_id",
+            "kind",
+            "run_id",
+            "status",
+            "started_at",
+            "finished_at",
+            "failure_reason",
+            "records_written",
+            "gap_count",
+        ],
+        "q.connection_id, q.kind",
     );
-    for row in sqlx::query(&sql)
-        .bind(D::ids(ids))
-        .fetch_all(&mut *c)
-        .await?
-    {
-        let kind: i64 = row.try_get("kind")?;
-        parts
-            .entry(row.try_get("connection_id")?)
-            .or_default()
-            .runs
-            .push(RunSource {
-                run_id: row.try_get("run_id")?,
-                started_at: row.try_get("started_at")?,
-                finished_at: row.try_get("finished_at")?,
-                failure_reason: row.try_get("failure_reason")?,
-                records_written: row.try_get("records_written")?,
-                gap_count: row.try_get("gap_count")?,
-                is_last: kind == 1,
-                is_last_success: kind == 2,
-                status: row.try_get("status")?,
-            });
-    }
 
     // 4. Failed runs since the last success, and the newest-first connector_error streak.
     // Cancelled runs neither count nor reset.
-    let sql = format!(
-        "SELECT x.connection_id, COUNT(*) AS failures,
-                COALESCE(MIN(CASE WHEN x.failure_reason IS NULL
-                                    OR x.failure_reason <> 'connector_error'
-                                  THEN x.rn END) - 1, COUNT(*)) AS connector_errors
-         FROM (
-            SELECT r.connection_id, r.failure_reason,
-                   ROW_NUMBER() OVER (PARTITION BY r.connection_id
-                                      ORDER BY r.started_at DESC, r.run_id DESC) AS rn
-            FROM runs r
-            WHERE {} AND r.status = 'failed'
-              AND NOT EXISTS (
-                  SELECT 1 FROM runs s
-                  WHERE s.connection_id = r.connection_id AND s.status IN {SUCCESS}
-                    AND (s.started_at > r.started_at
-                         OR (s.started_at = r.started_at AND s.run_id > r.run_id)))
-         ) x
-         GROUP BY x.connection_id",
-        D::in_ids("r.connection_id", 1)
+    let streaks = aggregated(
+        &format!(
+            "SELECT x.connection_id, COUNT(*) AS failures,
+                    COALESCE(MIN(CASE WHEN x.failure_reason IS NULL
+                                        OR x.failure_reason <> 'connector_error'
+                                      THEN x.rn END) - 1, COUNT(*)) AS connector_errors
+             FROM (
+                SELECT r.connection_id, r.failure_reason,
+                       ROW_NUMBER() OVER (PARTITION BY r.connection_id
+                                          ORDER BY r.started_at DESC, r.run_id DESC) AS rn
+                FROM runs r
+                WHERE {} AND r.status = 'failed'
+                  AND NOT EXISTS (
+                      SELECT 1 FROM runs s
+                      WHERE s.connection_id = r.connection_id AND s.status IN {SUCCESS}
+                        AND (s.started_at > r.started_at
+                             OR (s.started_at = r.started_at AND s.run_id > r.run_id)))
+             ) x
+             GROUP BY x.connection_id",
+            ids("r.connection_id")
+        ),
+        &["connection_id", "failures", "connector_errors"],
+        "q.connection_id",
     );
-    for row in sqlx::query(&sql)
-        .bind(D::ids(ids))
-        .fetch_all(&mut *c)
-        .await?
-    {
-        let p = parts.entry(row.try_get("connection_id")?).or_default();
-        p.consecutive_failures = row.try_get("failures")?;
-        p.consecutive_connector_errors = row.try_get("connector_errors")?;
-    }
 
-    // 5. Open attention.
-    let sql = format!(
-        "SELECT connection_id, kind FROM attention
-         WHERE {} AND resolved_at IS NULL
-         ORDER BY connection_id, opened_at, attention_id",
-        D::in_ids("connection_id", 1)
+    // 5. Open attention, oldest first.
+    let attention = aggregated(
+        &format!(
+            "SELECT connection_id, kind, opened_at, attention_id FROM attention
+             WHERE {} AND resolved_at IS NULL",
+            ids("connection_id")
+        ),
+        &["connection_id", "kind"],
+        "q.connection_id, q.opened_at, q.attention_id",
     );
-    for row in sqlx::query(&sql)
-        .bind(D::ids(ids))
-        .fetch_all(&mut *c)
-        .await?
-    {
-        parts
-            .entry(row.try_get("connection_id")?)
-            .or_default()
-            .attention
-            .push(row.try_get("kind")?);
-    }
 
     // 6. Unrecovered gaps, oldest run first.
-    let sql = format!(
-        "SELECT g.connection_id, g.run_id, g.stream, g.reason, g.retryable
-         FROM run_gaps g JOIN runs r ON r.run_id = g.run_id
-         WHERE {} AND g.recovered_at IS NULL
-         ORDER BY g.connection_id, r.started_at, g.run_id, g.seq",
-        D::in_ids("g.connection_id", 1)
+    let gaps = aggregated(
+        &format!(
+            "SELECT g.connection_id, g.run_id, g.stream, g.reason, g.retryable,
+                    r.started_at AS run_started_at, g.seq
+             FROM run_gaps g JOIN runs r ON r.run_id = g.run_id
+             WHERE {} AND g.recovered_at IS NULL",
+            ids("g.connection_id")
+        ),
+        &["connection_id", "run_id", "stream", "reason", "retryable"],
+        "q.connection_id, q.run_started_at, q.run_id, q.seq",
     );
-    for row in sqlx::query(&sql)
+
+    format!(
+        "SELECT {connections} AS connections, {stats} AS stats, {runs} AS runs,
+                {streaks} AS streaks, {attention} AS attention, {gaps} AS gaps"
+    )
+}
+
+/// One aggregated column: its rows, none when the database aggregated nothing (NULL on
+/// Postgres).
+fn rows_of<T: DeserializeOwned>(row: &DbRow, column: &str) -> StoreResult<Vec<T>> {
+    let text: Option<String> = row.try_get(column)?;
+    match text {
+        None => Ok(Vec::new()),
+        // Not the parser's message: it can quote stored data.
+        Some(text) => serde_json::from_str(&text)
+            .map_err(|_| corrupt(format!("extracted {column} are not readable"))),
+    }
+}
+
+pub(crate) async fn extract(c: &mut Conn, ids: &[String]) -> StoreResult<Extracted> {
+    let mut out = Extracted::new();
+    if ids.is_empty() {
+        return Ok(out);
+    }
+    let row = sqlx::query(&extraction_sql())
         .bind(D::ids(ids))
-        .fetch_all(&mut *c)
-        .await?
+        .fetch_one(&mut *c)
+        .await?;
+
+    let sources: Vec<ConnectionSource> = rows_of::<ConnectionRow>(&row, "connections")?
+        .into_iter()
+        .map(ConnectionRow::into_source)
+        .collect();
+    if sources.is_empty() {
+        return Ok(out);
+    }
+    let mut parts: HashMap<String, Parts> = HashMap::new();
+    for (connection_id, stream, record_count, last_updated_at) in
+        rows_of::<StatRow>(&row, "stats")?
     {
-        parts
-            .entry(row.try_get("connection_id")?)
-            .or_default()
-            .gaps
-            .push(GapSource {
-                run_id: row.try_get("run_id")?,
-                stream: row.try_get("stream")?,
-                reason: row.try_get("reason")?,
-                retryable: row.try_get("retryable")?,
-            });
+        parts.entry(connection_id).or_default().stats.push(StatSource {
+            stream,
+            record_count,
+            last_updated_at,
+        });
+    }
+    for (
+        connection_id,
+        kind,
+        run_id,
+        status,
+        started_at,
+        finished_at,
+        failure_reason,
+        records_written,
+        gap_count,
+    ) in rows_of::<RunRow>(&row, "runs")?
+    {
+        parts.entry(connection_id).or_default().runs.push(RunSource {
+            run_id,
+            status,
+            started_at,
+            finished_at,
+            failure_reason,
+            records_written,
+            gap_count,
+            is_last: kind == 1,
+            is_last_success: kind == 2,
+        });
+    }
+    for (connection_id, failures, connector_errors) in rows_of::<StreakRow>(&row, "streaks")? {
+        let p = parts.entry(connection_id).or_default();
+        p.consecutive_failures = failures;
+        p.consecutive_connector_errors = connector_errors;
+    }
+    for (connection_id, kind) in rows_of::<AttentionRow>(&row, "attention")? {
+        parts.entry(connection_id).or_default().attention.push(kind);
+    }
+    for (connection_id, run_id, stream, reason, retryable) in rows_of::<GapRow>(&row, "gaps")? {
+        parts.entry(connection_id).or_default().gaps.push(GapSource {
+            run_id,
+            stream,
+            reason,
+            retryable: retryable.0,
+        });
     }
 
     let empty = Parts::default();
@@ -236,4 +360,39 @@ pub(crate) async fn extract(c: &mut Conn, ids: &[String]) -> StoreResult<Extract
         out.insert(source.connection_id, evidence);
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connection_columns_match_the_row_fields() {
+        // The row deserializes from an array in field order; a JSON object of the same
+        // names must read the same way (serde reads named fields from either).
+        let values: Vec<serde_json::Value> = CONNECTION_COLUMNS
+            .iter()
+            .enumerate()
+            .map(|(i, name)| match *name {
+                "enabled" | "dirty" => serde_json::json!(1),
+                "display_name" | "connection_id" | "connector_id" | "status"
+                | "connector_display_name" | "source_kind" | "recommended_mode" | "manifest"
+                | "error" => serde_json::json!(name),
+                _ => serde_json::json!(i),
+            })
+            .collect();
+        let object: serde_json::Map<String, serde_json::Value> = CONNECTION_COLUMNS
+            .iter()
+            .map(|n| n.to_string())
+            .zip(values.iter().cloned())
+            .collect();
+        let from_array: ConnectionRow =
+            serde_json::from_value(serde_json::Value::Array(values)).unwrap();
+        let from_object: ConnectionRow =
+            serde_json::from_value(serde_json::Value::Object(object)).unwrap();
+        assert_eq!(
+            format!("{:?}", from_array.into_source()),
+            format!("{:?}", from_object.into_source())
+        );
+    }
 }

@@ -76,6 +76,9 @@ pub(crate) async fn claim(c: &mut Conn, scope: Scope<'_>, lock: bool) -> StoreRe
 /// its columns is assigned, even to the same value).
 const NOT_PUBLISHED: &[&str] = &["connection_id", "connector_id", "created_at", "status"];
 
+/// The "needs you first" order columns (indexed by `cse_needs` and `cse_status_needs`).
+const RANK_COLUMNS: &[&str] = &["needs_rank", "stale_sort"];
+
 fn published_columns() -> impl Iterator<Item = &'static (&'static str, ColType)> {
     EVIDENCE_COLUMNS
         .iter()
@@ -88,16 +91,12 @@ fn publish_fields() -> Vec<(&'static str, ColType)> {
     fields
 }
 
+/// One row of the publish statement's JSON row set, values in [`publish_fields`] order.
 fn publish_payload(cols: &EvidenceColumns, seq: i64) -> serde_json::Value {
     let mut value = serde_json::to_value(cols).unwrap_or(serde_json::Value::Null);
-    if let Some(map) = value.as_object_mut() {
-        for name in NOT_PUBLISHED {
-            map.remove(*name);
-        }
-        map.insert("target_id".into(), cols.connection_id.clone().into());
-        map.insert("seq".into(), seq.into());
-    }
-    value
+    let mut row = vec![cols.connection_id.clone().into(), seq.into()];
+    row.extend(published_columns().map(|(name, _)| value[*name].take()));
+    serde_json::Value::Array(row)
 }
 
 /// Result of publishing one fold.
@@ -110,8 +109,9 @@ pub(crate) struct Published {
     pub failed: HashMap<String, String>,
 }
 
-/// Publishes extracted evidence for the claims: one compare-and-set UPDATE for the rows that
-/// extracted, one more for the rows that failed (only when there are any).
+/// Publishes extracted evidence for the claims: compare-and-set UPDATEs for the rows that
+/// extracted (on SQLite two: rank unchanged, rank moved), one more for the rows that failed
+/// (only when there are any).
 pub(crate) async fn publish(
     c: &mut Conn,
     claims: &[Claim],
@@ -146,26 +146,50 @@ pub(crate) async fn publish(
     }
     if !ok_rows.is_empty() {
         let attempted = ok_rows.len() as u64;
-        let set: Vec<String> = published_columns()
-            .map(|(name, _)| format!("{name} = j.{name}"))
-            .collect();
-        let sql = format!(
-            "UPDATE connector_summary_evidence AS e SET {},
-                folded_seq = j.seq, dirty = FALSE, dirty_since = NULL,
-                computed_at = $1, error = NULL
-             FROM {} AS j
-             WHERE e.connection_id = j.target_id AND e.write_seq = j.seq
-             RETURNING connection_id",
-            set.join(", "),
-            D::json_rows(2, &publish_fields())
-        );
-        let rows = sqlx::query(&sql)
-            .bind(ms(now))
-            .bind(serde_json::Value::Array(ok_rows).to_string())
-            .fetch_all(&mut *c)
-            .await?;
-        for row in rows {
-            out.published.insert(row.try_get("connection_id")?);
+        let rows = serde_json::Value::Array(ok_rows).to_string();
+        // On SQLite, two compare-and-set statements over the same row set, split on whether
+        // the row's place in the needs-you-first order moved. Most folds leave it where it
+        // was; those rows' rank columns stay out of the `SET`, so SQLite does not rewrite
+        // the two `*_needs` index entries of the row (it maintains an index whenever one of
+        // its columns is assigned, even to the same value). One statement on Postgres.
+        let passes: &[Option<bool>] = if D::PUBLISH_SPLITS_ON_RANK {
+            &[Some(false), Some(true)]
+        } else {
+            &[None]
+        };
+        for rank_moved in passes {
+            let set: Vec<String> = published_columns()
+                .filter(|(name, _)| *rank_moved != Some(false) || !RANK_COLUMNS.contains(name))
+                .map(|(name, _)| format!("{name} = j.{name}"))
+                .collect();
+            let same_rank = RANK_COLUMNS
+                .iter()
+                .map(|name| format!("e.{name} = j.{name}"))
+                .collect::<Vec<_>>()
+                .join(" AND ");
+            let rank_filter = match rank_moved {
+                None => String::new(),
+                Some(true) => format!(" AND NOT ({same_rank})"),
+                Some(false) => format!(" AND {same_rank}"),
+            };
+            let sql = format!(
+                "UPDATE connector_summary_evidence AS e SET {},
+                    folded_seq = j.seq, dirty = FALSE, dirty_since = NULL,
+                    computed_at = $1, error = NULL
+                 FROM {} AS j
+                 WHERE e.connection_id = j.target_id AND e.write_seq = j.seq{rank_filter}
+                 RETURNING connection_id",
+                set.join(", "),
+                D::json_array_rows(2, &publish_fields())
+            );
+            let published = sqlx::query(&sql)
+                .bind(ms(now))
+                .bind(rows.as_str())
+                .fetch_all(&mut *c)
+                .await?;
+            for row in published {
+                out.published.insert(row.try_get("connection_id")?);
+            }
         }
         out.report.folded = out.published.len() as u64;
         out.report.raced = attempted - out.report.folded;

@@ -4,7 +4,7 @@
 
 use super::fold::{compute_only, fold, Scope};
 use crate::dialect::Dialect;
-use crate::evidence_row::{EvidenceColumns, Maintenance};
+use crate::evidence_row::{EvidenceColumns, Maintenance, EVIDENCE_COLUMNS, MAINTENANCE_COLUMNS};
 use crate::types::{EvidencePage, EvidenceStream, ListKey, ListOrder, ListQuery, PagePosition};
 use console_domain::evidence::Evidence;
 use console_domain::Instant;
@@ -160,6 +160,10 @@ pub(crate) async fn read_page(
 /// Rows per message from the statement's task to the reader: enough to amortize the
 /// hand-over, small enough that memory stays a few hundred KB.
 const STREAM_BATCH: usize = 64;
+/// Rows per result row of the streamed list statement: each chunk is one JSON array value,
+/// built by the database, so the driver moves one value per chunk instead of 32 per row
+/// (on SQLite each moved value is a copy and a thread hand-over). A chunk is ~2 MB.
+const CHUNK_ROWS: usize = 1_000;
 /// Batches in flight between the statement and the reader (backpressure beyond that).
 const STREAM_DEPTH: usize = 4;
 
@@ -180,9 +184,7 @@ impl StreamFold {
     /// statement; a row still dirty was skipped by the fold (another folder held it, or a
     /// write raced it) and is answered from the fold's fresh extraction, like a page. A row
     /// dirtied only after the read began keeps its stored evidence, marked dirty.
-    fn evidence(&mut self, row: &DbRow) -> StoreResult<Evidence> {
-        let cols = super::super::common::decode_columns(row)?;
-        let mut m = super::super::common::decode_maintenance(row)?;
+    fn evidence(&mut self, (cols, mut m): StoredRow) -> StoreResult<Evidence> {
         let fresh = if self.fresh.is_empty() {
             None
         } else {
@@ -199,6 +201,96 @@ impl StreamFold {
             });
         }
         lift(cols.to_evidence_or_failed(&m))
+    }
+}
+
+/// One statement that returns the list `CHUNK_ROWS` rows at a time, each chunk one JSON
+/// array of `[[evidence columns...], [maintenance columns...]]` per row, in list order. A
+/// recursive query walks the order's index: each step aggregates the next chunk after the
+/// previous step's last key and finds its own last key (the chunk's final row, by offset
+/// in the same index); it stops after a chunk that was not full. One statement whatever
+/// the fleet size, and it streams (neither database materializes the whole list).
+fn chunked_list_sql(filters: &[String], key_cols: &str) -> String {
+    let keys: Vec<&str> = key_cols.split(", ").collect();
+    let names: Vec<String> = (0..keys.len()).map(|i| format!("k{i}")).collect();
+    let evidence: Vec<String> = EVIDENCE_COLUMNS
+        .iter()
+        .map(|(name, _)| format!("r.{name}"))
+        .collect();
+    let maintenance: Vec<String> = MAINTENANCE_COLUMNS
+        .iter()
+        .map(|name| format!("r.{name}"))
+        .collect();
+    let row = format!(
+        "{array}({array}({}), {array}({}))",
+        evidence.join(", "),
+        maintenance.join(", "),
+        array = D::JSON_ARRAY
+    );
+    let inner_order: Vec<String> = keys
+        .iter()
+        .map(|k| k.replacen("e.", "r.", 1))
+        .collect();
+    let step = |after_previous: bool| {
+        let mut conditions = filters.to_vec();
+        if after_previous {
+            let previous: Vec<String> = names.iter().map(|n| format!("c.{n}")).collect();
+            conditions.push(format!("({key_cols}) > ({})", previous.join(", ")));
+        }
+        let filter = where_clause(&conditions);
+        let last_key = keys.iter().map(|k| {
+            format!(
+                "(SELECT {k} FROM connector_summary_evidence e{filter}
+                  ORDER BY {key_cols} LIMIT 1 OFFSET {})",
+                CHUNK_ROWS - 1
+            )
+        });
+        let body = format!(
+            "(SELECT {} FROM (SELECT {} FROM connector_summary_evidence e{filter}
+                              ORDER BY {key_cols} LIMIT {CHUNK_ROWS}) r)",
+            D::list_chunk_agg(&row, &inner_order.join(", ")),
+            super::super::common::evidence_select_list("e"),
+        );
+        format!(
+            "SELECT {}, {body}",
+            last_key.collect::<Vec<_>>().join(", ")
+        )
+    };
+    format!(
+        "WITH RECURSIVE chunk({}, body) AS (
+            {}
+            UNION ALL
+            {} FROM chunk c WHERE c.k0 IS NOT NULL
+         )
+         SELECT body FROM chunk",
+        names.join(", "),
+        step(false),
+        step(true),
+    )
+}
+
+/// Sorts a chunk into list order by byte-wise key comparison (SQLite's BINARY collation).
+/// A chunk that is already in order, as SQLite delivers it, costs one pass.
+fn in_list_order(rows: &mut [StoredRow], order: ListOrder) {
+    fn stable(c: &EvidenceColumns) -> (&str, i64, &str) {
+        (&c.connector_id, c.created_at, &c.connection_id)
+    }
+    match order {
+        ListOrder::Stable => rows.sort_by(|(a, _), (b, _)| stable(a).cmp(&stable(b))),
+        ListOrder::NeedsYouFirst => rows.sort_by(|(a, _), (b, _)| {
+            (a.needs_rank, a.stale_sort, stable(a)).cmp(&(b.needs_rank, b.stale_sort, stable(b)))
+        }),
+    }
+}
+
+/// The rows of one streamed chunk (none for the empty chunk after a full last one).
+fn decode_chunk(chunk: Result<DbRow, sqlx::Error>) -> StoreResult<Vec<StoredRow>> {
+    let body: Option<String> = chunk?.try_get(0)?;
+    match body {
+        None => Ok(Vec::new()),
+        Some(text) => serde_json::from_str(&text)
+            // Not the parser's message: it can quote stored data.
+            .map_err(|_| corrupt("a streamed chunk of evidence rows is not readable")),
     }
 }
 
@@ -257,41 +349,42 @@ pub(crate) async fn stream_all(
         super::super::runs::every_open_run(&mut c).await?
     };
 
-    let sql = format!(
-        "SELECT {} FROM connector_summary_evidence e{} ORDER BY {key_cols}",
-        super::super::common::evidence_select_list("e"),
-        where_clause(&filters),
-    );
+    let sql = chunked_list_sql(&filters, key_cols);
+    let order = query.order;
     let (sender, receiver) = tokio::sync::mpsc::channel::<Vec<StoreResult<Evidence>>>(STREAM_DEPTH);
     let pool = pool.clone();
     tokio::spawn(async move {
         use futures::StreamExt as _;
-        let mut rows = bind_all(sqlx::query(&sql), binds).fetch(&pool);
-        let mut batch = Vec::with_capacity(STREAM_BATCH);
-        loop {
-            let next = rows.next().await;
-            let done = match next {
-                Some(Ok(row)) => {
-                    let item = fold_state.evidence(&row);
-                    let failed = item.is_err();
-                    batch.push(item);
-                    failed
+        let mut chunks = bind_all(sqlx::query(&sql), binds).fetch(&pool);
+        'chunks: while let Some(chunk) = chunks.next().await {
+            let rows = match decode_chunk(chunk) {
+                Ok(mut rows) => {
+                    if !D::LIST_CHUNK_ORDERED {
+                        in_list_order(&mut rows, order);
+                    }
+                    rows
                 }
-                Some(Err(e)) => {
-                    batch.push(Err(e.into()));
-                    true
-                }
-                None => true,
-            };
-            if batch.len() >= STREAM_BATCH || (done && !batch.is_empty()) {
-                let full = std::mem::replace(&mut batch, Vec::with_capacity(STREAM_BATCH));
-                // The reader went away (client disconnected): stop the statement.
-                if sender.send(full).await.is_err() {
+                Err(e) => {
+                    let _ = sender.send(vec![Err(e)]).await;
                     break;
                 }
-            }
-            if done {
-                break;
+            };
+            let mut rows = rows.into_iter().peekable();
+            while rows.peek().is_some() {
+                let mut batch = Vec::with_capacity(STREAM_BATCH);
+                for row in rows.by_ref().take(STREAM_BATCH) {
+                    let item = fold_state.evidence(row);
+                    let failed = item.is_err();
+                    batch.push(item);
+                    if failed {
+                        let _ = sender.send(batch).await;
+                        break 'chunks;
+                    }
+                }
+                // The reader went away (client disconnected): stop the statement.
+                if sender.send(batch).await.is_err() {
+                    break 'chunks;
+                }
             }
         }
     });

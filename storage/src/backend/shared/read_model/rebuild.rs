@@ -77,6 +77,17 @@ pub(crate) async fn rebuild(
     Ok(report)
 }
 
+/// One row of the upsert's JSON row set: the values in [`EVIDENCE_COLUMNS`] order.
+fn column_values(cols: &EvidenceColumns) -> serde_json::Value {
+    let mut value = serde_json::to_value(cols).unwrap_or(serde_json::Value::Null);
+    serde_json::Value::Array(
+        EVIDENCE_COLUMNS
+            .iter()
+            .map(|(name, _)| value[*name].take())
+            .collect(),
+    )
+}
+
 async fn rebuild_batch(
     c: &mut Conn,
     ids: &[String],
@@ -139,7 +150,7 @@ async fn rebuild_batch(
                     }
                     Some(_) => report.changed += 1,
                 }
-                writes.push(serde_json::to_value(&cols).unwrap_or(serde_json::Value::Null));
+                writes.push(column_values(&cols));
             }
             Err(reason) => {
                 match old {
@@ -172,7 +183,7 @@ async fn rebuild_batch(
                 computed_at = excluded.computed_at, error = NULL",
             names.join(", "),
             select.join(", "),
-            D::json_rows(3, EVIDENCE_COLUMNS),
+            D::json_array_rows(3, EVIDENCE_COLUMNS),
             set.join(", ")
         );
         sqlx::query(&sql)
