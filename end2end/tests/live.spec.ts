@@ -31,7 +31,7 @@ test('"Refresh now" on a manual stale connection: Syncing, then Healthy, without
 
   const [after] = await reference(page, `?connection=${id}`);
   expect(after.rendered_verdict.pill.label).toBe('Healthy');
-  expect(after.freshness.status).toBe('fresh');
+  expect(after.freshness.status).toBe('current');
   expect(after.last_run?.status).toBe('succeeded');
 });
 

@@ -106,6 +106,9 @@ pub fn ConnectionRow(
             </div>
         </li>
     }
+    // Erased: the list nests this row inside `For` and `Show`, and the full type gets too
+    // deep for the hydrate build.
+    .into_any()
 }
 
 /// The next action: a button for the owner's "start a run" actions, a link to the

@@ -137,7 +137,8 @@ fn ConnectionDetail(
 
         <section class="card" aria-labelledby="streams-heading">
             <h2 id="streams-heading">"Streams"</h2>
-            <div class="table-wrap">
+            // Focusable, so keyboard users can scroll a table wider than a narrow screen.
+            <div class="table-wrap" tabindex="0" role="region" aria-label="Streams table">
                 <table data-testid="streams">
                     <thead>
                         <tr>
@@ -203,7 +204,7 @@ fn duration(run: &RunLine) -> String {
 #[component]
 fn RunTable(runs: Vec<RunLine>, now: DateTime<Utc>) -> impl IntoView {
     view! {
-        <div class="table-wrap">
+        <div class="table-wrap" tabindex="0" role="region" aria-label="Runs table">
             <table data-testid="runs">
                 <thead>
                     <tr>

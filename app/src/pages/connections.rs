@@ -214,8 +214,9 @@ fn LiveList(
         });
         view! { <a href=href>"← First page"</a> }
     });
-    view! {
-        {banner}
+    // Each part is erased to `AnyView`: one nested view type for the whole list is too deep
+    // for the compiler's layout queries in the hydrate build.
+    let strip = view! {
         <ul class="summary-strip" data-testid="summary-strip" aria-label="Summary">
             <li data-testid="strip-healthy">
                 <strong>{move || counts.get().healthy}</strong>
@@ -234,7 +235,9 @@ fn LiveList(
                 " can't collect"
             </li>
         </ul>
-        <Filters query=query.clone() />
+    }
+    .into_any();
+    let count_line = view! {
         <p class="muted" data-testid="connection-count">
             {move || {
                 list.with(|l| {
@@ -251,6 +254,9 @@ fn LiveList(
                 })
             }}
         </p>
+    }
+    .into_any();
+    let table = view! {
         <Show
             when=move || !empty()
             fallback=|| view! { <p data-testid="no-matches">"No connection matches this filter."</p> }
@@ -261,10 +267,22 @@ fn LiveList(
                 </For>
             </ul>
         </Show>
+    }
+    .into_any();
+    let pager = view! {
         <nav class="pager" aria-label="Pages">
             {first_page}
             {next_page}
         </nav>
+    }
+    .into_any();
+    view! {
+        {banner}
+        {strip}
+        <Filters query=query.clone() />
+        {count_line}
+        {table}
+        {pager}
     }
     .into_any()
 }
