@@ -8,9 +8,10 @@ mod read_model;
 mod records;
 mod runs;
 
-use crate::http::error::ErrorEnvelope;
+use crate::http::error::{ApiError, ErrorEnvelope};
 use crate::http::state::AppState;
-use axum::routing::get;
+use axum::http::StatusCode;
+use axum::routing::{any, get};
 use axum::{Json, Router};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -88,14 +89,37 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .split_for_parts();
     add_openapi_route(&mut doc);
     let served = doc.clone();
-    let router = router.route(
-        "/_ref/openapi.json",
-        get(move || {
-            let doc = served.clone();
-            async move { Json(doc) }
-        }),
-    );
+    let router = router
+        .route(
+            "/_ref/openapi.json",
+            get(move || {
+                let doc = served.clone();
+                async move { Json(doc) }
+            }),
+        )
+        // Unknown `/_ref` paths and methods answer in the envelope too, not with the
+        // console's HTML 404 page or an empty body.
+        .route("/_ref/{*rest}", any(unknown_route))
+        .method_not_allowed_fallback(method_not_allowed);
     (router, doc)
+}
+
+async fn unknown_route() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found_error",
+        "unknown_route",
+        "No such /_ref route; see /_ref/openapi.json.",
+    )
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "invalid_request_error",
+        "method_not_allowed",
+        "This /_ref route does not take this method; see /_ref/openapi.json.",
+    )
 }
 
 /// The document describes its own route too, so a client can discover it.
