@@ -712,7 +712,114 @@ async fn oversized_input_is_refused_with_413(backend: Backend) {
     app.finish().await;
 }
 
+/// The refusals the fuzzing first found, pinned down: NUL anywhere, unknown `/_ref` routes
+/// and methods, and server functions given bad arguments or unknown ids.
+async fn edge_refusals_are_enveloped_and_say_whose_fault(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let id = app.create_connection("spotify", None).await;
+    let code = |body: &[u8]| -> Value {
+        serde_json::from_slice::<Value>(body).unwrap()["error"]["code"].clone()
+    };
+    // NUL inside record data is data: accepted, stored escaped.
+    let (status, _) = app
+        .send_json(
+            Method::POST,
+            &format!("/_ref/connections/{id}/records"),
+            json!([{"stream": "plays", "record_key": "k", "data": "a\u{0}b"}]),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let mut counter = Counter::open(&app).await;
+    let before = state(&app, &mut counter).await;
+
+    for path in [
+        "/_ref/connections/%00".to_owned(),
+        "/_ref/connectors?connection=spot%00ify".to_owned(),
+        format!("/_ref/connections/{id}?runs_cursor=%00"),
+    ] {
+        let (status, body) = send(app.owner(Method::GET, &path)).await;
+        assert_eq!(
+            (status, code(&body)),
+            (400, json!("nul_character")),
+            "{path}"
+        );
+    }
+    let bodies: [(&str, Value); 3] = [
+        (
+            "/records",
+            json!([{"stream": "plays", "record_key": "a\u{0}b", "data": 1}]),
+        ),
+        (
+            "/attention",
+            json!({"kind": "add_info", "message": "a\u{0}b"}),
+        ),
+        (
+            "/records/delete",
+            json!({"stream": "plays", "record_keys": ["\u{0}"]}),
+        ),
+    ];
+    for (suffix, body) in bodies {
+        let path = format!("/_ref/connections/{id}{suffix}");
+        let (status, answer) = send(app.owner(Method::POST, &path).json(&body)).await;
+        assert_eq!(
+            (status, code(&answer)),
+            (400, json!("nul_character")),
+            "{path}"
+        );
+    }
+    let (status, body) = send(app.owner(Method::GET, "/_ref/no-such-route")).await;
+    assert_eq!((status, code(&body)), (404, json!("unknown_route")));
+    let response = app
+        .owner(Method::DELETE, "/_ref/connectors")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 405);
+    assert!(response.headers().contains_key("allow"));
+    assert_eq!(
+        code(&response.bytes().await.unwrap()),
+        json!("method_not_allowed")
+    );
+    let anonymous = app
+        .anon
+        .get(app.url("/_ref/no-such-route"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 401, "unknown routes are gated too");
+
+    let cookie = app.session_cookie().await;
+    for (function, form, status) in [
+        ("start_run", "", 400),
+        ("start_run", "id=no-such-connection", 404),
+        ("load_connection", "id=%00", 400),
+        ("change_lifecycle", &*format!("id={id}&action=explode"), 422),
+    ] {
+        let (got, body) = send(
+            app.anon
+                .post(app.url(&format!("/api/{function}")))
+                .header("cookie", &cookie)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(form.to_owned()),
+        )
+        .await;
+        assert_eq!(
+            got,
+            status,
+            "/api/{function} {form}: {}",
+            String::from_utf8_lossy(&body)
+        );
+    }
+    assert_eq!(
+        state(&app, &mut counter).await,
+        before,
+        "a refused request wrote"
+    );
+    app.finish().await;
+}
+
 on_both_backends!(
+    edge_refusals_are_enveloped_and_say_whose_fault,
     hostile_reads_are_answered_and_write_nothing,
     hostile_bodies_are_refused_and_write_nothing,
     oversized_input_is_refused_with_413,
