@@ -192,8 +192,8 @@ async fn one(
     }
 }
 
-fn truncate(text: &str) -> &str {
-    &text[..text.floor_char_boundary(300)]
+fn truncate(text: &str) -> String {
+    text.chars().take(300).collect()
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
