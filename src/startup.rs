@@ -199,6 +199,9 @@ async fn router(
         .with_state(state);
 
     let router = with_sessions(router, database, config).await?;
+    let router = router.layer(axum::middleware::from_fn(
+        crate::http::extract::refuse_nul_in_uri,
+    ));
     Ok(with_security_headers(router))
 }
 

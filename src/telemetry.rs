@@ -6,10 +6,13 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::EnvFilter;
 
+/// What the server logs when `RUST_LOG` is not set (tests capture logs with the same filter).
+pub const DEFAULT_FILTER: &str =
+    "warn,owner_console=info,console_service=info,console_storage=info";
+
 pub fn init() {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        EnvFilter::new("warn,owner_console=info,console_service=info,console_storage=info")
-    });
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
     // A second init (tests) is harmless: keep the first subscriber.
     let _ = tracing_subscriber::registry()
         .with(filter)

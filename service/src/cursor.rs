@@ -126,6 +126,48 @@ mod tests {
         assert!(Cursor::decode(b"key", "").is_err());
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(3000))]
+
+        /// No text a client makes up is accepted, however long or strange.
+        #[test]
+        fn made_up_cursors_are_refused(text in proptest::prop_oneof![
+            proptest::prelude::any::<String>(),
+            "[A-Za-z0-9_-]{0,3000}",
+        ]) {
+            proptest::prop_assert!(Cursor::decode(b"key", &text).is_err());
+        }
+
+        /// Changing, dropping or adding any character of a real cursor breaks it.
+        #[test]
+        fn tampered_cursors_are_refused(
+            at in proptest::prelude::any::<proptest::sample::Index>(),
+            edit in 0u8..3,
+            replacement in proptest::char::range('-', 'z'),
+        ) {
+            let text = Cursor::new(position(), &ListRequest::default()).encode(b"key");
+            let mut chars: Vec<char> = text.chars().collect();
+            let i = at.index(chars.len());
+            match edit {
+                0 => {
+                    proptest::prop_assume!(chars[i] != replacement);
+                    chars[i] = replacement;
+                }
+                1 => {
+                    chars.remove(i);
+                }
+                _ => chars.insert(i, replacement),
+            }
+            let tampered: String = chars.into_iter().collect();
+            // Base64 without padding has slack bits in its last character: a change there
+            // may decode to the same bytes, which is the same cursor, not a forgery.
+            let same_bytes = URL_SAFE_NO_PAD.decode(&tampered).ok()
+                == URL_SAFE_NO_PAD.decode(&text).ok();
+            proptest::prop_assume!(!same_bytes);
+            proptest::prop_assert!(Cursor::decode(b"key", &tampered).is_err());
+        }
+    }
+
     #[test]
     fn a_cursor_belongs_to_its_filters() {
         let text = Cursor::new(position(), &ListRequest::default()).encode(b"key");

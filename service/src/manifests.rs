@@ -62,6 +62,46 @@ mod tests {
         }
     }
 
+    const GOOD: &str = r#"{"connector_id":"b","display_name":"B","version":"1","streams":[{"name":"s","required":true}],"refresh_policy":{"maximum_staleness_seconds":3600},"recommended_mode":"manual","source_kind":"api"}"#;
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(3000))]
+
+        /// A manifest file with characters changed, cut or inserted is refused or loads as a
+        /// manifest that survives storage; nothing panics.
+        #[test]
+        fn damaged_manifest_files_are_refused_or_still_valid(
+            edits in proptest::collection::vec(
+                (proptest::prelude::any::<proptest::sample::Index>(), 0u8..3, proptest::prelude::any::<char>()),
+                1..6,
+            ),
+        ) {
+            let mut text: Vec<char> = GOOD.chars().collect();
+            for (at, kind, c) in edits {
+                let i = at.index(text.len().max(1)).min(text.len().saturating_sub(1));
+                match kind {
+                    0 if !text.is_empty() => text[i] = c,
+                    1 if !text.is_empty() => {
+                        text.remove(i);
+                    }
+                    _ => text.insert(i, c),
+                }
+            }
+            let text: String = text.into_iter().collect();
+            // What is accepted is stored as JSON and read back: it must round-trip.
+            if let Ok(manifest) = parse(&text) {
+                let stored = serde_json::to_string(&manifest).unwrap();
+                proptest::prop_assert_eq!(parse(&stored), Ok(manifest));
+            }
+        }
+
+        /// Any text at all: an error, never a panic.
+        #[test]
+        fn any_text_is_parsed_or_refused(text in proptest::prelude::any::<String>()) {
+            let _ = parse(&text);
+        }
+    }
+
     #[test]
     fn a_folder_loads_in_name_order_and_stops_at_a_bad_file() {
         let dir = std::env::temp_dir().join(format!("oc-manifests-{}", std::process::id()));

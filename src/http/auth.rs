@@ -3,6 +3,7 @@
 //! writes must come from this origin.
 
 use crate::http::error::ApiError;
+use crate::http::server_fns;
 use crate::http::state::AppState;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, Method};
@@ -87,7 +88,12 @@ pub async fn require_owner_page(
         return next.run(request).await;
     }
     if path.starts_with(SERVER_FN_PREFIX) {
-        return require_owner(state, session, request, next).await;
+        let request = match server_fns::buffered(request).await {
+            Ok(request) => request,
+            Err(too_large) => return too_large.into_response(),
+        };
+        let response = require_owner(state, session, request, next).await;
+        return server_fns::with_error_status(response).await;
     }
     if owner_credential(&state, request.headers(), &session)
         .await
@@ -180,6 +186,70 @@ mod tests {
         assert!(!is_same_origin(&h));
         h.insert("sec-fetch-site", HeaderValue::from_static("same-origin"));
         assert!(is_same_origin(&h));
+    }
+
+    /// Prefixes browsers may read as "another origin", in plain and encoded forms.
+    const HOSTILE_PREFIXES: &[&str] = &[
+        "//",
+        "/\\",
+        "\\",
+        "\\\\",
+        "///",
+        "/\t/",
+        "/\n/",
+        "\t//",
+        " //",
+        "https:",
+        "http://",
+        "HTTPS://",
+        "javascript:",
+        "data:",
+        "//%2F",
+        "/%2F",
+        "%2F%2F",
+        "/%5C",
+        "%5C",
+        "/./",
+        "/../",
+        "?",
+        "#",
+        "\u{3000}//",
+        "\u{FF0F}\u{FF0F}",
+        "/\u{0}/",
+        "\r\n//",
+    ];
+
+    fn hostile_return_to() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        (
+            proptest::sample::select(HOSTILE_PREFIXES),
+            "(evil\\.example|@evil\\.example|[a-z/\\\\%.:@?#]{0,12})",
+            any::<String>(),
+        )
+            .prop_map(|(prefix, host, tail)| format!("{prefix}{host}{tail}"))
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+        /// Whatever the form sends, the redirect target is a valid `Location` and resolves,
+        /// as a browser resolves it, to this console's own origin.
+        #[test]
+        fn return_to_never_leaves_the_origin(
+            candidate in proptest::prop_oneof![hostile_return_to(), proptest::prelude::any::<String>()],
+        ) {
+            let target = safe_return_to(Some(&candidate));
+            proptest::prop_assert!(HeaderValue::try_from(target.as_str()).is_ok(), "{target:?}");
+            let base = url::Url::parse("http://console.invalid/login").unwrap();
+            let resolved = base.join(&target).unwrap();
+            proptest::prop_assert_eq!(resolved.origin(), base.origin(), "{:?} -> {}", candidate, resolved);
+        }
+
+        /// Ordinary local paths survive unchanged (the filter is not just "always /").
+        #[test]
+        fn local_paths_are_kept(path in "/[a-z0-9_-]{1,20}(/[a-z0-9_-]{1,20}){0,3}(\\?[a-z]=[a-z0-9%]{0,8})?") {
+            proptest::prop_assert_eq!(safe_return_to(Some(&path)), path);
+        }
     }
 
     #[test]

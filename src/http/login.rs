@@ -8,7 +8,6 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use serde::Deserialize;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use tower_sessions::Session;
 
@@ -22,35 +21,51 @@ pub struct LoginForm {
 
 /// Slows password guessing: after a few failures every attempt waits out a doubling delay
 /// (capped), and a success resets it. One owner, so one counter.
+///
+/// Attempts are checked one at a time: the lock is held from the backoff check through the
+/// password verification, so a burst of concurrent guesses cannot all pass the check before
+/// the first failure is counted.
 #[derive(Debug, Default)]
 pub struct LoginLimiter {
-    state: Mutex<(u32, Option<Instant>)>,
+    state: tokio::sync::Mutex<Backoff>,
+}
+
+/// Failures since the last success, and until when the next attempt must wait.
+#[derive(Debug, Default)]
+pub struct Backoff {
+    failures: u32,
+    until: Option<Instant>,
 }
 
 const FREE_ATTEMPTS: u32 = 5;
 const MAX_DELAY: Duration = Duration::from_secs(300);
 
 impl LoginLimiter {
+    /// Waits for the attempt in progress (if any) to finish, then holds the backoff state
+    /// for this attempt.
+    pub async fn attempt(&self) -> tokio::sync::MutexGuard<'_, Backoff> {
+        self.state.lock().await
+    }
+}
+
+impl Backoff {
     /// How long the caller must still wait, if at all.
     pub fn wait(&self) -> Option<Duration> {
-        let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        state
-            .1
+        self.until
             .and_then(|until| until.checked_duration_since(Instant::now()))
     }
 
-    pub fn failed(&self) {
-        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        state.0 = state.0.saturating_add(1);
-        if state.0 >= FREE_ATTEMPTS {
-            let exponent = (state.0 - FREE_ATTEMPTS).min(16);
+    pub fn failed(&mut self) {
+        self.failures = self.failures.saturating_add(1);
+        if self.failures >= FREE_ATTEMPTS {
+            let exponent = (self.failures - FREE_ATTEMPTS).min(16);
             let delay = Duration::from_secs(1u64 << exponent).min(MAX_DELAY);
-            state.1 = Some(Instant::now() + delay);
+            self.until = Some(Instant::now() + delay);
         }
     }
 
-    pub fn succeeded(&self) {
-        *self.state.lock().unwrap_or_else(|e| e.into_inner()) = (0, None);
+    pub fn succeeded(&mut self) {
+        *self = Backoff::default();
     }
 }
 
@@ -72,15 +87,22 @@ pub async fn login(
     if !is_same_origin(&headers) {
         return back_to_form("origin", &return_to);
     }
-    if state.login_limiter.wait().is_some() {
+    let mut backoff = state.login_limiter.attempt().await;
+    if backoff.wait().is_some() {
         return back_to_form("wait", &return_to);
     }
-    if !state.auth.verify_password(&form.password) {
-        state.login_limiter.failed();
+    // Argon2 is deliberately slow: verify off the async workers so other requests go on.
+    let auth = state.auth.clone();
+    let verified = tokio::task::spawn_blocking(move || auth.verify_password(&form.password))
+        .await
+        .unwrap_or(false);
+    if !verified {
+        backoff.failed();
         tracing::warn!("failed owner login");
         return back_to_form("password", &return_to);
     }
-    state.login_limiter.succeeded();
+    backoff.succeeded();
+    drop(backoff);
     if let Err(e) = console_app::session::log_in(&session).await {
         tracing::error!(error = %e, "could not store the owner session");
         return back_to_form("session", &return_to);
@@ -103,15 +125,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn limiter_allows_a_few_mistakes_then_backs_off_and_resets() {
-        let limiter = LoginLimiter::default();
+    fn backoff_allows_a_few_mistakes_then_doubles_and_resets() {
+        let mut backoff = Backoff::default();
         for _ in 0..FREE_ATTEMPTS - 1 {
-            limiter.failed();
-            assert!(limiter.wait().is_none());
+            backoff.failed();
+            assert!(backoff.wait().is_none());
         }
-        limiter.failed();
-        assert!(limiter.wait().is_some());
-        limiter.succeeded();
-        assert!(limiter.wait().is_none());
+        backoff.failed();
+        let first = backoff.wait().expect("backs off after the free attempts");
+        assert!(first <= Duration::from_secs(1));
+        backoff.failed();
+        let second = backoff.wait().unwrap();
+        assert!(second > Duration::from_secs(1) && second <= Duration::from_secs(2));
+        for _ in 0..40 {
+            backoff.failed();
+        }
+        assert!(backoff.wait().unwrap() <= MAX_DELAY, "the delay is capped");
+        backoff.succeeded();
+        assert!(backoff.wait().is_none());
     }
 }

@@ -6,4 +6,5 @@ pub mod error;
 pub mod extract;
 pub mod login;
 pub mod routes;
+pub mod server_fns;
 pub mod state;

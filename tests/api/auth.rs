@@ -68,7 +68,7 @@ async fn every_ref_route_answers_401_without_credentials(backend: Backend) {
     app.finish().await;
 }
 
-fn cookie_of(response: &reqwest::Response) -> Option<String> {
+pub(crate) fn cookie_of(response: &reqwest::Response) -> Option<String> {
     response
         .headers()
         .get_all(SET_COOKIE)
@@ -78,7 +78,7 @@ fn cookie_of(response: &reqwest::Response) -> Option<String> {
         .map(str::to_owned)
 }
 
-async fn login(
+pub(crate) async fn login(
     app: &crate::helpers::TestApp,
     password: &str,
     return_to: &str,

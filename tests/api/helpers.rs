@@ -40,6 +40,11 @@ pub fn start_instant() -> console_domain::Instant {
 }
 
 pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, |_| {}).await
+}
+
+/// [`spawn_app`] with the test's own adjustments to the server configuration.
+pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut ServeConfig)) -> TestApp {
     let db = TestDatabase::create(match backend {
         Backend::Sqlite => TestBackend::Sqlite,
         Backend::Postgres => TestBackend::Postgres,
@@ -51,6 +56,7 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
     config.sweeper.interval = std::time::Duration::from_secs(3600);
     config.owner_password = Some(PASSWORD.to_owned());
     config.owner_token = Some(TOKEN.to_owned());
+    configure(&mut config);
     let clock = ManualClock::new(start_instant());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let (app, _) = Application::build(
@@ -261,9 +267,29 @@ impl TestApp {
     }
 }
 
-/// Runs each named `async fn(Backend)` scenario once per backend.
+/// Runs each named `async fn(Backend)` scenario once per backend. With `multi_thread:` the
+/// scenarios run on a multi-threaded runtime, as the server does in production, for tests
+/// about requests that really run in parallel.
 #[macro_export]
 macro_rules! on_both_backends {
+    (multi_thread: $($scenario:ident),+ $(,)?) => {
+        mod sqlite_multi_thread {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $scenario() {
+                    super::$scenario($crate::helpers::Backend::Sqlite).await
+                }
+            )+
+        }
+        mod postgres_multi_thread {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $scenario() {
+                    super::$scenario($crate::helpers::Backend::Postgres).await
+                }
+            )+
+        }
+    };
     ($($scenario:ident),+ $(,)?) => {
         mod sqlite {
             $(

@@ -4,6 +4,9 @@
 mod helpers;
 
 mod auth;
+mod fuzz;
+mod load;
 mod paging;
 mod read_model;
+mod security;
 mod writes;

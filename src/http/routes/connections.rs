@@ -1,6 +1,6 @@
 //! Connections: create, read (detail and diagnostics), rename, lifecycle, delete, schedule.
 
-use crate::http::error::{ApiResult, ErrorEnvelope};
+use crate::http::error::{ApiError, ApiResult, ErrorEnvelope};
 use crate::http::extract::{Json, Path, Query};
 use crate::http::state::AppState;
 use axum::extract::State;
@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 use console_domain::model::LifecycleAction;
 use console_domain::summary::SummaryItem;
 use console_service::commands::{CreateConnection, PutSchedule, RenameConnection};
+use console_service::detail::MAX_RUNS_PAGE;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -37,6 +38,7 @@ pub async fn create_connection(
 #[into_params(parameter_in = Query)]
 pub struct DetailParams {
     /// Runs per page (1..100, default 20).
+    #[param(minimum = 1, maximum = 100)]
     runs_limit: Option<u32>,
     /// `runs_next_cursor` of the previous page.
     runs_cursor: Option<String>,
@@ -52,6 +54,7 @@ pub struct DetailParams {
         (status = 200, description = "Detail", body = console_service::detail::ConnectionDetail),
         (status = 401, body = ErrorEnvelope),
         (status = 404, body = ErrorEnvelope),
+        (status = 422, description = "`runs_limit` out of range", body = ErrorEnvelope),
     )
 )]
 pub async fn get_connection(
@@ -59,6 +62,20 @@ pub async fn get_connection(
     Path(connection_id): Path<String>,
     Query(params): Query<DetailParams>,
 ) -> ApiResult<axum::Json<console_service::detail::ConnectionDetail>> {
+    // Out of range is refused like the list's `limit`, not quietly clamped: the caller
+    // would otherwise page with a size it did not ask for.
+    if params
+        .runs_limit
+        .is_some_and(|n| !(1..=MAX_RUNS_PAGE).contains(&n))
+    {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_request_error",
+            "invalid_limit",
+            format!("runs_limit must be between 1 and {MAX_RUNS_PAGE}"),
+        )
+        .with_param("runs_limit"));
+    }
     let detail = state
         .console
         .detail(

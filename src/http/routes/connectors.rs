@@ -22,6 +22,7 @@ pub struct ListParams {
     /// one connection. No match or an ambiguous connector id gives an empty list.
     connection: Option<String>,
     /// Page size, 1..500. Without it every connection is returned.
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
     /// Opaque cursor from a previous page's `next_cursor`.
     cursor: Option<String>,

@@ -8,9 +8,10 @@ mod read_model;
 mod records;
 mod runs;
 
-use crate::http::error::ErrorEnvelope;
+use crate::http::error::{ApiError, ErrorEnvelope};
 use crate::http::state::AppState;
-use axum::routing::get;
+use axum::http::StatusCode;
+use axum::routing::{any, get};
 use axum::{Json, Router};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -87,15 +88,86 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(read_model::runtime_heartbeat))
         .split_for_parts();
     add_openapi_route(&mut doc);
+    add_edge_responses(&mut doc);
     let served = doc.clone();
-    let router = router.route(
-        "/_ref/openapi.json",
-        get(move || {
-            let doc = served.clone();
-            async move { Json(doc) }
-        }),
-    );
+    let router = router
+        .route(
+            "/_ref/openapi.json",
+            get(move || {
+                let doc = served.clone();
+                async move { Json(doc) }
+            }),
+        )
+        // Unknown `/_ref` paths and methods answer in the envelope too, not with the
+        // console's HTML 404 page or an empty body.
+        .route("/_ref/{*rest}", any(unknown_route))
+        .method_not_allowed_fallback(method_not_allowed);
     (router, doc)
+}
+
+async fn unknown_route() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found_error",
+        "unknown_route",
+        "No such /_ref route; see /_ref/openapi.json.",
+    )
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "invalid_request_error",
+        "method_not_allowed",
+        "This /_ref route does not take this method; see /_ref/openapi.json.",
+    )
+}
+
+/// Refusals the HTTP edge can give on any operation, before the handler runs: 400 for a
+/// malformed path or query parameter or a NUL anywhere in the URI; for operations with a
+/// body also 413 (too large), 415 (not JSON) and 422 (JSON of the wrong shape).
+fn add_edge_responses(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    let envelope = |description: &str| {
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("ErrorEnvelope")))
+                    .build(),
+            )
+            .build()
+    };
+    for item in doc.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for operation in operations.into_iter().flatten() {
+            let mut edge = vec![(
+                "400",
+                "Malformed path or query parameter, or a NUL character",
+            )];
+            if operation.request_body.is_some() {
+                edge.extend([
+                    ("413", "Body larger than the server accepts"),
+                    ("415", "Body is not `application/json`"),
+                    ("422", "Body is JSON of the wrong shape"),
+                ]);
+            }
+            for (status, description) in edge {
+                operation
+                    .responses
+                    .responses
+                    .entry(status.to_owned())
+                    .or_insert_with(|| envelope(description).into());
+            }
+        }
+    }
 }
 
 /// The document describes its own route too, so a client can discover it.

@@ -1,7 +1,7 @@
 //! Record ingest (JSON array or NDJSON, one all-or-nothing batch) and record deletion.
 
 use crate::http::error::{ApiError, ApiResult, ErrorEnvelope};
-use crate::http::extract::{too_large, Json, Path};
+use crate::http::extract::{nul_refused, too_large, Json, Path};
 use crate::http::state::AppState;
 use axum::body::Body;
 use axum::extract::State;
@@ -70,7 +70,20 @@ fn parse_error(line: Option<usize>, e: serde_json::Error) -> ApiError {
 }
 
 /// Parses a JSON array, or NDJSON when the content type says so (blank lines are skipped).
+/// Record data may hold anything JSON can (it is stored as JSON text, NULs escaped); the
+/// stream and key are identifiers and may not hold NUL.
 fn parse_batch(content_type: &str, bytes: &[u8]) -> ApiResult<Vec<RecordInput>> {
+    let records = parse_records(content_type, bytes)?;
+    if records
+        .iter()
+        .any(|r| r.stream.contains('\0') || r.record_key.contains('\0'))
+    {
+        return Err(nul_refused());
+    }
+    Ok(records)
+}
+
+fn parse_records(content_type: &str, bytes: &[u8]) -> ApiResult<Vec<RecordInput>> {
     let essence = content_type.split(';').next().unwrap_or("").trim();
     match essence {
         "application/x-ndjson" | "application/ndjson" | "application/jsonl" => bytes
@@ -168,6 +181,7 @@ pub async fn delete_records(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     #[test]
     fn ndjson_reports_the_bad_line() {
@@ -184,6 +198,52 @@ mod tests {
         let b = parse_batch("application/json; charset=utf-8", array).unwrap();
         assert_eq!(a, b);
         assert_eq!(a.len(), 2);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(3000))]
+
+        /// Any bytes under any content type: parsed or refused with a 4xx, never a panic.
+        #[test]
+        fn any_body_is_parsed_or_refused(
+            content_type in proptest::sample::select(vec![
+                "application/json", "application/x-ndjson", "application/ndjson",
+                "application/jsonl", "application/json; charset=utf-8", "text/plain", "",
+            ]),
+            body in proptest::prop_oneof![
+                proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512),
+                "(\\{\"stream\":\"[a-z\\\\\\u0000]{0,3}\",\"record_key\":\"[a-z]{0,3}\",\"data\":[0-9\\[\\]{}\"]{0,6}\\}[ \n]{0,2}){0,4}"
+                    .prop_map(String::into_bytes),
+            ],
+        ) {
+            match parse_batch(content_type, &body) {
+                Ok(records) => {
+                    // Every accepted record came from a well-formed line or array element.
+                    proptest::prop_assert!(content_type.starts_with("application/"));
+                    proptest::prop_assert!(records.len() <= body.len() / 30 + 1);
+                }
+                Err(e) => proptest::prop_assert!(e.status().is_client_error()),
+            }
+        }
+
+        /// A batch is all or nothing: one broken NDJSON line refuses the whole batch.
+        #[test]
+        fn one_bad_line_refuses_the_batch(good in 0usize..5, at in 0usize..5, junk in "[^\n]{1,40}") {
+            proptest::prop_assume!(serde_json::from_str::<RecordBody>(&junk).is_err());
+            let mut lines: Vec<String> = (0..good)
+                .map(|i| format!("{{\"stream\":\"s\",\"record_key\":\"k{i}\",\"data\":{i}}}"))
+                .collect();
+            lines.insert(at.min(lines.len()), junk.clone());
+            let body = lines.join("\n");
+            let refused = parse_batch("application/x-ndjson", body.as_bytes());
+            // Blank junk (JSON's whitespace, so not e.g. a vertical tab) is skipped like any
+            // blank line; everything else refuses the batch.
+            if junk.bytes().all(|b| b.is_ascii_whitespace()) {
+                proptest::prop_assert_eq!(refused.unwrap().len(), good);
+            } else {
+                proptest::prop_assert!(refused.is_err());
+            }
+        }
     }
 
     #[test]
