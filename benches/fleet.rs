@@ -632,7 +632,13 @@ async fn reads(b: &Bench, results: &mut Results) {
     let reps = reps_for(n, 20_000, 1, 20);
     // A page of 100 rows, as issue 6 and 5 ask (the console's default page is 50).
     let (s, st) = b.time_get(reps, true, |_| "/?limit=100".into(), noop).await;
-    results.latency(name, n, "render /?limit=100 (console list page)", s, Some(st));
+    results.latency(
+        name,
+        n,
+        "render /?limit=100 (console list page)",
+        s,
+        Some(st),
+    );
     let (s, st) = b
         .time_get(
             50,
