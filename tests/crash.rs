@@ -36,15 +36,7 @@ async fn kill_mid_ingest(backend: TestBackend) {
     let db = TestDatabase::create(backend).await;
     let url = db.url().to_owned();
     let server = Server::start(&url, NO_SWEEPER, "ingest-a").await;
-    let (status, created) = server
-        .send_json(
-            Method::POST,
-            "/_ref/connections",
-            &json!({"connector_id": "spotify"}),
-        )
-        .await;
-    assert_eq!(status, 201, "{created}");
-    let id = created["connection_id"].as_str().unwrap().to_owned();
+    let id = server.create_connection("spotify").await;
     let records = |range: std::ops::Range<usize>| {
         range
             .map(|i| {

@@ -700,16 +700,8 @@ async fn stress(backend: TestBackend) {
     let mut fleet = Vec::new();
     for i in 0..CONNECTIONS {
         let (connector, streams) = CONNECTORS[i % CONNECTORS.len()];
-        let (status, body) = servers[i % SERVERS]
-            .send_json(
-                Method::POST,
-                "/_ref/connections",
-                &json!({"connector_id": connector}),
-            )
-            .await;
-        assert_eq!(status, 201, "{body}");
         fleet.push(Connection {
-            id: body["connection_id"].as_str().unwrap().to_owned(),
+            id: servers[i % SERVERS].create_connection(connector).await,
             connector,
             streams,
         });
@@ -861,15 +853,7 @@ async fn postgres_manifest_changes_race_rebuilds() {
     ];
     let mut ids = Vec::new();
     for _ in 0..40 {
-        let (status, body) = servers[0]
-            .send_json(
-                Method::POST,
-                "/_ref/connections",
-                &json!({"connector_id": "spotify"}),
-            )
-            .await;
-        assert_eq!(status, 201, "{body}");
-        ids.push(body["connection_id"].as_str().unwrap().to_owned());
+        ids.push(servers[0].create_connection("spotify").await);
     }
     for id in ids.iter().rev() {
         let path = format!("/_ref/connections/{id}");
@@ -945,15 +929,7 @@ async fn postgres_run_writes_race_connection_delete() {
     let rounds = env_or("STRESS_ROUNDS", 60_usize);
     let mut statuses: BTreeMap<(&str, u16), usize> = BTreeMap::new();
     for round in 0..rounds {
-        let (status, created) = servers[0]
-            .send_json(
-                Method::POST,
-                "/_ref/connections",
-                &json!({"connector_id": "spotify"}),
-            )
-            .await;
-        assert_eq!(status, 201, "{created}");
-        let id = created["connection_id"].as_str().unwrap().to_owned();
+        let id = servers[0].create_connection("spotify").await;
         // "Run now" on both servers at once: one run starts, the other start reports it.
         let start_path = format!("/_ref/connections/{id}/runs");
         let (a, b) = tokio::join!(

@@ -128,6 +128,19 @@ impl Server {
         (status, response.json().await.unwrap_or_default())
     }
 
+    /// Creates a connection of `connector` and returns its id (asserting the 201).
+    pub async fn create_connection(&self, connector: &str) -> String {
+        let (status, body) = self
+            .send_json(
+                reqwest::Method::POST,
+                "/_ref/connections",
+                &serde_json::json!({ "connector_id": connector }),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        body["connection_id"].as_str().unwrap().to_owned()
+    }
+
     /// The process's log so far.
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
