@@ -79,6 +79,7 @@ async fn kill_mid_ingest(backend: TestBackend) {
     if backend == TestBackend::Sqlite {
         assert_wal_left_behind(&url);
     }
+    probe.until_writers_gone().await;
 
     let after = count(&url, &count_sql).await;
     assert!(
@@ -201,6 +202,7 @@ async fn kill_mid_fold(backend: TestBackend) {
     if backend == TestBackend::Sqlite {
         assert_wal_left_behind(&url);
     }
+    probe.until_writers_gone().await;
     let dirty = count(&url, dirty_rows_sql()).await;
     assert!(
         dirty > 0 && dirty < FLEET as i64,
@@ -240,6 +242,7 @@ async fn kill_mid_rebuild(backend: TestBackend) {
     if backend == TestBackend::Sqlite {
         assert_wal_left_behind(&url);
     }
+    probe.until_writers_gone().await;
     let dirty = count(&url, dirty_rows_sql()).await;
     assert!(
         dirty > 0 && dirty < FLEET as i64,

@@ -210,6 +210,19 @@ impl WriteProbe {
         }
     }
 
+    /// Waits until no writing transaction is left open. After a SIGKILL, Postgres notices
+    /// the dead client only when the statement it was running ends, and holds that
+    /// transaction's row locks until then: a server started meanwhile finds those rows
+    /// locked and answers them from an unpublished extraction (marked dirty). The crash is
+    /// over when the database has rolled the dead writer back; SQLite's lock dies with the
+    /// process.
+    pub async fn until_writers_gone(&mut self) {
+        let deadline = Deadline::new(Duration::from_secs(60), "the killed writer's rollback");
+        while self.writer_active().await {
+            deadline.tick().await;
+        }
+    }
+
     pub async fn writer_active(&mut self) -> bool {
         match self {
             WriteProbe::Sqlite(c) => match sqlx::query("BEGIN IMMEDIATE").execute(&mut *c).await {
