@@ -403,8 +403,13 @@ mod tests {
             .map(|(name, _)| value[*name].clone())
             .collect();
         let from_array: EvidenceColumns =
-            serde_json::from_value(serde_json::Value::Array(array)).unwrap();
+            serde_json::from_value(serde_json::Value::Array(array.clone())).unwrap();
         assert_eq!(from_array, cols);
+        // Fold and rebuild payloads write that array straight from the struct.
+        let mut written = Vec::new();
+        crate::json_array::write_values(&mut written, &cols);
+        let written: Vec<serde_json::Value> = serde_json::from_slice(&written).unwrap();
+        assert_eq!(written, array);
     }
 
     #[test]

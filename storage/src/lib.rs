@@ -14,6 +14,7 @@ mod codec;
 mod dialect;
 pub mod error;
 mod evidence_row;
+mod json_array;
 mod open;
 pub mod store;
 #[cfg(feature = "testing")]

@@ -236,6 +236,8 @@ pub type Progress<'a> = &'a (dyn Fn(u64, u64) + Send + Sync);
 pub struct FoldClaim {
     pub connection_id: String,
     pub write_seq: i64,
+    /// The row's place in the needs-you-first order as stored: `(needs_rank, stale_sort)`.
+    pub stored_rank: (i64, i64),
 }
 
 /// The first half of a fold split in two ([`crate::ReadModelAdmin::fold_prepare`]): the

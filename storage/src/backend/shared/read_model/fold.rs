@@ -32,7 +32,8 @@ pub(crate) async fn claim(c: &mut Conn, scope: Scope<'_>, lock: bool) -> StoreRe
                 return Ok(Vec::new());
             }
             let sql = format!(
-                "SELECT connection_id, write_seq FROM connector_summary_evidence
+                "SELECT connection_id, write_seq, needs_rank, stale_sort
+                 FROM connector_summary_evidence
                  WHERE dirty AND {}
                  ORDER BY dirty_since, connection_id{lock}",
                 D::in_ids("connection_id", 1)
@@ -47,7 +48,8 @@ pub(crate) async fn claim(c: &mut Conn, scope: Scope<'_>, lock: bool) -> StoreRe
             // only when the query repeats its predicate literally; otherwise every sweep
             // scans the whole table and sorts it (fold time grew with the fleet).
             let sql = format!(
-                "SELECT connection_id, write_seq FROM connector_summary_evidence
+                "SELECT connection_id, write_seq, needs_rank, stale_sort
+                 FROM connector_summary_evidence
                  WHERE dirty
                  ORDER BY dirty_since, connection_id LIMIT $1{lock}"
             );
@@ -62,6 +64,7 @@ pub(crate) async fn claim(c: &mut Conn, scope: Scope<'_>, lock: bool) -> StoreRe
             Ok(Claim {
                 connection_id: row.try_get("connection_id")?,
                 write_seq: row.try_get("write_seq")?,
+                stored_rank: (row.try_get("needs_rank")?, row.try_get("stale_sort")?),
             })
         })
         .collect()
@@ -85,18 +88,31 @@ fn published_columns() -> impl Iterator<Item = &'static (&'static str, ColType)>
         .filter(|(name, _)| !NOT_PUBLISHED.contains(name))
 }
 
+/// The publish statement's row fields, by position: every evidence column (the ones not
+/// published are carried but not assigned; `connection_id` as `target_id`, which keeps
+/// `RETURNING connection_id` unambiguous), then the claimed sequence.
 fn publish_fields() -> Vec<(&'static str, ColType)> {
-    let mut fields = vec![("target_id", ColType::Text), ("seq", ColType::Int)];
-    fields.extend(published_columns().copied());
+    let mut fields: Vec<(&str, ColType)> = EVIDENCE_COLUMNS
+        .iter()
+        .map(|&(name, ty)| match name {
+            "connection_id" => ("target_id", ty),
+            _ => (name, ty),
+        })
+        .collect();
+    fields.push(("seq", ColType::Int));
     fields
 }
 
-/// One row of the publish statement's JSON row set, values in [`publish_fields`] order.
-fn publish_payload(cols: &EvidenceColumns, seq: i64) -> serde_json::Value {
-    let mut value = serde_json::to_value(cols).unwrap_or(serde_json::Value::Null);
-    let mut row = vec![cols.connection_id.clone().into(), seq.into()];
-    row.extend(published_columns().map(|(name, _)| value[*name].take()));
-    serde_json::Value::Array(row)
+/// Appends one row of the publish statement's JSON row set, values in [`publish_fields`]
+/// order, to `rows` (an array being written).
+fn push_publish_row(rows: &mut Vec<u8>, cols: &EvidenceColumns, seq: i64) {
+    if rows.len() > 1 {
+        rows.push(b',');
+    }
+    crate::json_array::write_values(rows, cols);
+    // The array's closing bracket: the claimed sequence goes after the columns.
+    rows.pop();
+    rows.extend_from_slice(format!(",{seq}]").as_bytes());
 }
 
 /// Result of publishing one fold.
@@ -119,14 +135,35 @@ pub(crate) async fn publish(
     now: Instant,
 ) -> StoreResult<Published> {
     let mut out = Published::default();
-    let mut ok_rows = Vec::new();
+    // On SQLite, two compare-and-set statements, one over the rows whose place in the
+    // needs-you-first order stays (as the claim read it) and one over those whose place
+    // moved. Most folds leave it where it was; those rows' rank columns stay out of the
+    // `SET`, so SQLite does not rewrite the two `*_needs` index entries of the row (it
+    // maintains an index whenever one of its columns is assigned, even to the same value).
+    // Each statement also checks the rank it assumes, so a rank that moved since the claim
+    // leaves the row dirty for the next fold rather than a stale index entry. One statement
+    // over every row on Postgres. Both always run (an empty set is `[]`), so the statement
+    // count does not depend on the data.
+    let passes: &[Option<bool>] = if D::PUBLISH_SPLITS_ON_RANK {
+        &[Some(false), Some(true)]
+    } else {
+        &[None]
+    };
+    let mut payloads: Vec<Vec<u8>> = passes.iter().map(|_| b"[".to_vec()).collect();
+    let mut attempted = 0u64;
     let mut failed_rows = Vec::new();
     for claim in claims {
         match extracted.get(&claim.connection_id) {
-            Some(Ok(evidence)) => ok_rows.push(publish_payload(
-                &EvidenceColumns::from_evidence(evidence),
-                claim.write_seq,
-            )),
+            Some(Ok(evidence)) => {
+                let cols = EvidenceColumns::from_evidence(evidence);
+                let moved = (cols.needs_rank, cols.stale_sort) != claim.stored_rank;
+                let pass = passes
+                    .iter()
+                    .position(|p| p.is_none_or(|rank_moved| rank_moved == moved))
+                    .unwrap_or(0);
+                push_publish_row(&mut payloads[pass], &cols, claim.write_seq);
+                attempted += 1;
+            }
             Some(Err(reason)) => {
                 out.failed
                     .insert(claim.connection_id.clone(), reason.clone());
@@ -144,20 +181,9 @@ pub(crate) async fn publish(
             }
         }
     }
-    if !ok_rows.is_empty() {
-        let attempted = ok_rows.len() as u64;
-        let rows = serde_json::Value::Array(ok_rows).to_string();
-        // On SQLite, two compare-and-set statements over the same row set, split on whether
-        // the row's place in the needs-you-first order moved. Most folds leave it where it
-        // was; those rows' rank columns stay out of the `SET`, so SQLite does not rewrite
-        // the two `*_needs` index entries of the row (it maintains an index whenever one of
-        // its columns is assigned, even to the same value). One statement on Postgres.
-        let passes: &[Option<bool>] = if D::PUBLISH_SPLITS_ON_RANK {
-            &[Some(false), Some(true)]
-        } else {
-            &[None]
-        };
-        for rank_moved in passes {
+    if attempted > 0 {
+        for (rank_moved, mut rows) in passes.iter().zip(payloads) {
+            rows.push(b']');
             let set: Vec<String> = published_columns()
                 .filter(|(name, _)| *rank_moved != Some(false) || !RANK_COLUMNS.contains(name))
                 .map(|(name, _)| format!("{name} = j.{name}"))
@@ -182,9 +208,11 @@ pub(crate) async fn publish(
                 set.join(", "),
                 D::json_array_rows(2, &publish_fields())
             );
+            // JSON built from strings and integers is UTF-8.
+            let rows = String::from_utf8(rows).unwrap_or_default();
             let published = sqlx::query(&sql)
                 .bind(ms(now))
-                .bind(rows.as_str())
+                .bind(rows)
                 .fetch_all(&mut *c)
                 .await?;
             for row in published {

@@ -77,17 +77,6 @@ pub(crate) async fn rebuild(
     Ok(report)
 }
 
-/// One row of the upsert's JSON row set: the values in [`EVIDENCE_COLUMNS`] order.
-fn column_values(cols: &EvidenceColumns) -> serde_json::Value {
-    let mut value = serde_json::to_value(cols).unwrap_or(serde_json::Value::Null);
-    serde_json::Value::Array(
-        EVIDENCE_COLUMNS
-            .iter()
-            .map(|(name, _)| value[*name].take())
-            .collect(),
-    )
-}
-
 async fn rebuild_batch(
     c: &mut Conn,
     ids: &[String],
@@ -130,7 +119,8 @@ async fn rebuild_batch(
     sqlx::query(&sql).bind(D::ids(ids)).execute(&mut *c).await?;
 
     let extracted = extract(c, ids).await?;
-    let mut writes = Vec::new();
+    // The upsert's JSON row set, each row its values in [`EVIDENCE_COLUMNS`] order.
+    let mut writes = b"[".to_vec();
     let mut failures = Vec::new();
     for id in ids {
         let Some(result) = extracted.get(id) else {
@@ -150,7 +140,10 @@ async fn rebuild_batch(
                     }
                     Some(_) => report.changed += 1,
                 }
-                writes.push(column_values(&cols));
+                if writes.len() > 1 {
+                    writes.push(b',');
+                }
+                crate::json_array::write_values(&mut writes, &cols);
             }
             Err(reason) => {
                 match old {
@@ -164,7 +157,8 @@ async fn rebuild_batch(
         }
     }
 
-    if !writes.is_empty() {
+    if writes.len() > 1 {
+        writes.push(b']');
         let seq = super::super::common::next_seq(c).await?;
         let names: Vec<&str> = EVIDENCE_COLUMNS.iter().map(|(n, _)| *n).collect();
         let select: Vec<String> = names.iter().map(|n| format!("j.{n}")).collect();
@@ -189,7 +183,8 @@ async fn rebuild_batch(
         sqlx::query(&sql)
             .bind(seq)
             .bind(ms(now))
-            .bind(serde_json::Value::Array(writes).to_string())
+            // JSON built from strings and integers is UTF-8.
+            .bind(String::from_utf8(writes).unwrap_or_default())
             .execute(&mut *c)
             .await?;
     }
