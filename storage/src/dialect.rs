@@ -20,6 +20,12 @@ pub(crate) trait Dialect {
     const LOCK_FOR_WRITE: &'static str;
     /// Claims rows for a fold without waiting on another folder.
     const LOCK_SKIP_LOCKED: &'static str;
+    /// Whether a fold claims and extracts inside its writing transaction. Postgres does:
+    /// the claim's row locks are what split the rows between concurrent folders. SQLite
+    /// claims and extracts on a plain read snapshot and takes the write lock only to
+    /// publish, so writers wait for the publish alone (the compare-and-set on the write
+    /// sequence leaves a row that a write reached meanwhile dirty for the next fold).
+    const FOLD_EXTRACTS_IN_TRANSACTION: bool;
     /// Claims rows, waiting for writers (rebuild).
     const LOCK_WAIT: &'static str;
     /// Takes the next value of the global write sequence; returns one BIGINT column.
@@ -84,6 +90,7 @@ impl Dialect for Sqlite {
     const BEGIN_DERIVED: &'static str = "BEGIN IMMEDIATE";
     const LOCK_FOR_WRITE: &'static str = "";
     const LOCK_SKIP_LOCKED: &'static str = "";
+    const FOLD_EXTRACTS_IN_TRANSACTION: bool = false;
     const LOCK_WAIT: &'static str = "";
     const NEXT_SEQ: &'static str =
         "UPDATE evidence_write_seq SET value = value + 1 WHERE id = 1 RETURNING value";
@@ -143,6 +150,7 @@ impl Dialect for Postgres {
     const BEGIN_DERIVED: &'static str = "BEGIN; SET LOCAL synchronous_commit = off";
     const LOCK_FOR_WRITE: &'static str = " FOR NO KEY UPDATE";
     const LOCK_SKIP_LOCKED: &'static str = " FOR UPDATE SKIP LOCKED";
+    const FOLD_EXTRACTS_IN_TRANSACTION: bool = true;
     const LOCK_WAIT: &'static str = " FOR UPDATE";
     const NEXT_SEQ: &'static str = "SELECT nextval('evidence_write_seq')";
     const JOIN_IN_ORDER: &'static str = "JOIN";

@@ -114,16 +114,22 @@ async fn connect_sqlite(url: &str) -> StoreResult<SqlitePool> {
     } else {
         SqlitePoolOptions::new()
             .max_connections(8)
+            .min_connections(SWEEPER_CONNECTIONS)
             .connect_with(options)
             .await?
     };
     Ok(pool)
 }
 
+/// Connections a pool keeps open even when idle: the sweeper's fold extracts a large batch
+/// on two at once, and takes the second only if one is idle at hand (never waiting).
+const SWEEPER_CONNECTIONS: u32 = 2;
+
 async fn connect_postgres(url: &str) -> StoreResult<PgPool> {
     let options = PgConnectOptions::from_str(url)?.log_statements(log::LevelFilter::Debug);
     Ok(PgPoolOptions::new()
         .max_connections(10)
+        .min_connections(SWEEPER_CONNECTIONS)
         .acquire_timeout(Duration::from_secs(10))
         .connect_with(options)
         .await?)

@@ -19,6 +19,7 @@ both_backends!(
     rebuild_repairs_drifted_evidence,
     status_reports_dirty_and_failed_rows,
     concurrent_writers_and_two_folders_converge_to_rebuild,
+    a_large_sweep_equals_a_rebuild,
 );
 
 fn finished(status: RunStatus, reason: Option<FailureReason>, gaps: Vec<Gap>) -> RunOutcome {
@@ -731,4 +732,38 @@ async fn concurrent_writers_and_two_folders_converge_to_rebuild(h: Harness) {
         .await
         .unwrap();
     assert_eq!(durable(h.all_evidence(end).await), incremental);
+}
+
+/// A sweep big enough that its extraction is shared between two connections (half the rows
+/// each) publishes the same evidence as a rebuild from scratch, for every row.
+async fn a_large_sweep_equals_a_rebuild(h: Harness) {
+    h.connector("alpha").await;
+    let mut ids = Vec::new();
+    for i in 0..150 {
+        ids.push(h.connection("alpha", i).await.connection_id);
+    }
+    let clock = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(100));
+    for (w, chunk) in ids.chunks(10).enumerate() {
+        random_writes(
+            h.store.clone(),
+            chunk.to_vec(),
+            31 + w as u64,
+            clock.clone(),
+        )
+        .await;
+    }
+    let end = clock.load(Ordering::SeqCst) + 10;
+    let dirty = h.dirty().await.len() as u64;
+    assert!(dirty > 100, "{dirty} dirty rows");
+    let report = h.store.fold_dirty(1_000, t(end)).await.unwrap();
+    assert_eq!((report.folded, report.raced), (dirty, 0), "{report:?}");
+    assert!(h.dirty().await.is_empty());
+    let swept = durable(h.all_evidence(end).await);
+    h.exec("DELETE FROM connector_summary_evidence").await;
+    h.exec("DELETE FROM record_stats").await;
+    h.store
+        .rebuild_evidence(1_000, t(end), &|_, _| {})
+        .await
+        .unwrap();
+    assert_eq!(durable(h.all_evidence(end).await), swept);
 }

@@ -287,25 +287,73 @@ fn fresh_evidence(
     fresh
 }
 
-/// One fold transaction: claim (locking on Postgres), extract, publish, commit.
+/// One fold: claim, extract, publish with a compare-and-set, commit. On Postgres all of it
+/// in one transaction (the claim locks its rows); on SQLite the transaction holds only the
+/// publish (see [`Dialect::FOLD_EXTRACTS_IN_TRANSACTION`]).
 pub(crate) async fn fold(pool: &Pool, scope: Scope<'_>, now: Instant) -> StoreResult<FoldOutcome> {
-    let mut tx = super::super::common::begin_derived(pool).await?;
-    let claims = claim(&mut tx, scope, true).await?;
     // A page extracts all its dirty rows, claimed or not: rows another folder holds are
     // answered from this extraction without publishing.
-    let ids: Vec<String> = match scope {
-        Scope::Ids(ids) => ids.to_vec(),
-        Scope::Oldest(_) => claims.iter().map(|c| c.connection_id.clone()).collect(),
+    let ids_of = |claims: &[Claim]| -> Vec<String> {
+        match scope {
+            Scope::Ids(ids) => ids.to_vec(),
+            Scope::Oldest(_) => claims.iter().map(|c| c.connection_id.clone()).collect(),
+        }
     };
-    if ids.is_empty() {
-        tx.commit().await?;
-        return Ok(FoldOutcome::default());
-    }
-    let extracted = extract(&mut tx, &ids).await?;
+    let (claims, extracted, mut tx) = if D::FOLD_EXTRACTS_IN_TRANSACTION {
+        let mut tx = super::super::common::begin_derived(pool).await?;
+        let claims = claim(&mut tx, scope, true).await?;
+        let extracted = extract_shared(pool, scope, &mut tx, &ids_of(&claims)).await?;
+        (claims, extracted, tx)
+    } else {
+        let mut c = pool.acquire().await?;
+        let claims = claim(&mut c, scope, false).await?;
+        let extracted = extract_shared(pool, scope, &mut c, &ids_of(&claims)).await?;
+        drop(c);
+        if claims.is_empty() {
+            return Ok(FoldOutcome {
+                fresh: fresh_evidence(extracted, &[], &Published::default(), now),
+                ..FoldOutcome::default()
+            });
+        }
+        (claims, extracted, super::super::common::begin_derived(pool).await?)
+    };
     let published = publish(&mut tx, &claims, &extracted, now).await?;
     tx.commit().await?;
-    let fresh = fresh_evidence(extracted, &claims, &published, now);
+    // Only a read answers from the fold's evidence; the sweeper just publishes.
+    let fresh = match scope {
+        Scope::Ids(_) => fresh_evidence(extracted, &claims, &published, now),
+        Scope::Oldest(_) => HashMap::new(),
+    };
     Ok(FoldOutcome { published, fresh })
+}
+
+/// Below this many rows an extraction runs on one connection.
+const SHARED_EXTRACTION_MIN: usize = 64;
+
+/// Extracts `ids` on `c`. For the sweeper's batches (`Scope::Oldest`), when there are many
+/// rows and the pool has an idle connection at hand, half of them on that one at the same
+/// time: each database connection computes on
+/// its own core (SQLite's in-process statements on their connection's thread, Postgres'
+/// in their backend process), and the extraction is most of a fold. Never waits for a
+/// second connection, so a busy pool only means one connection does it all.
+/// A read's fold keeps to one connection: its statement count stays the same whatever the
+/// number of dirty rows it meets.
+async fn extract_shared(
+    pool: &Pool,
+    scope: Scope<'_>,
+    c: &mut Conn,
+    ids: &[String],
+) -> StoreResult<Extracted> {
+    if matches!(scope, Scope::Oldest(_)) && ids.len() >= SHARED_EXTRACTION_MIN {
+        if let Some(mut helper) = pool.try_acquire() {
+            let (mine, theirs) = ids.split_at(ids.len() / 2);
+            let (mut extracted, more) =
+                futures::try_join!(extract(c, mine), extract(&mut helper, theirs))?;
+            extracted.extend(more);
+            return Ok(extracted);
+        }
+    }
+    extract(c, ids).await
 }
 
 /// Computes evidence without publishing (a page whose fold could not take the write lock).
