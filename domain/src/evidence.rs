@@ -31,6 +31,7 @@ pub struct StreamEvidence {
     pub required: bool,
     pub record_count: i64,
     pub count_state: CountState,
+    #[serde(default, with = "crate::instant_json::option")]
     pub last_updated_at: Option<DateTime<Utc>>,
 }
 
@@ -40,7 +41,9 @@ pub struct StreamEvidence {
 pub struct RunBrief {
     pub run_id: String,
     pub status: RunStatus,
+    #[serde(with = "crate::instant_json")]
     pub started_at: DateTime<Utc>,
+    #[serde(default, with = "crate::instant_json::option")]
     pub finished_at: Option<DateTime<Utc>>,
     pub failure_reason: Option<FailureReason>,
     pub records_written: i64,
@@ -88,6 +91,7 @@ pub enum EvidenceState {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EvidenceMeta {
     pub state: EvidenceState,
+    #[serde(default, with = "crate::instant_json::option")]
     pub computed_at: Option<DateTime<Utc>>,
     /// Global, monotonically increasing sequence of the latest write to this connection.
     pub write_seq: i64,
@@ -109,8 +113,11 @@ pub struct Evidence {
     pub status: ConnectionStatus,
     pub source_kind: String,
     pub recommended_mode: RecommendedMode,
+    #[serde(with = "crate::instant_json")]
     pub created_at: DateTime<Utc>,
+    #[serde(with = "crate::instant_json")]
     pub updated_at: DateTime<Utc>,
+    #[serde(default, with = "crate::instant_json::option")]
     pub revoked_at: Option<DateTime<Utc>>,
 
     // Records.
@@ -140,6 +147,7 @@ pub struct Evidence {
     pub window_seconds: Option<i64>,
     pub window_source: Option<WindowSource>,
     /// `last_success + window`: a durable instant the list can sort on by index.
+    #[serde(default, with = "crate::instant_json::option")]
     pub stale_at: Option<DateTime<Utc>>,
 
     pub meta: EvidenceMeta,

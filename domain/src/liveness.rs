@@ -12,6 +12,7 @@ pub const DEFAULT_LEASE_SECONDS: i64 = 120;
 pub struct RuntimeLiveness {
     pub up: bool,
     pub label: String,
+    #[serde(default, with = "crate::instant_json::option")]
     pub last_heartbeat_at: Option<Instant>,
 }
 
@@ -42,7 +43,9 @@ pub struct OpenRun {
     pub connection_id: String,
     pub run_id: String,
     pub status: RunStatus,
+    #[serde(with = "crate::instant_json")]
     pub started_at: Instant,
+    #[serde(default, with = "crate::instant_json::option")]
     pub heartbeat_at: Option<Instant>,
 }
 

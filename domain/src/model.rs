@@ -252,6 +252,7 @@ pub struct Schedule {
     pub enabled: bool,
     pub interval_seconds: i64,
     pub jitter_seconds: i64,
+    #[serde(default, with = "crate::instant_json::option")]
     pub next_due_at: Option<DateTime<Utc>>,
 }
 

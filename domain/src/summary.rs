@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EvidenceSummary {
     pub state: EvidenceState,
+    #[serde(default, with = "crate::instant_json::option")]
     pub computed_at: Option<DateTime<Utc>>,
     pub folded_seq: i64,
     pub error: Option<String>,
@@ -28,8 +29,11 @@ pub struct SummaryItem {
     pub display_name: Option<String>,
     pub status: ConnectionStatus,
     pub source_kind: String,
+    #[serde(with = "crate::instant_json")]
     pub created_at: DateTime<Utc>,
+    #[serde(with = "crate::instant_json")]
     pub updated_at: DateTime<Utc>,
+    #[serde(default, with = "crate::instant_json::option")]
     pub revoked_at: Option<DateTime<Utc>>,
     pub streams: Vec<StreamEvidence>,
     pub total_records: i64,

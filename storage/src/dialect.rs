@@ -70,6 +70,7 @@ pub(crate) trait Dialect {
     fn list_chunk_agg(value: &str, order: &str) -> String;
     /// Whether [`Dialect::list_chunk_agg`] guarantees list order.
     const LIST_CHUNK_ORDERED: bool;
+    const LIST_IN_CHUNKS: bool;
 }
 
 fn sql_type(ty: ColType) -> &'static str {
@@ -97,6 +98,7 @@ impl Dialect for Sqlite {
     const JOIN_IN_ORDER: &'static str = "CROSS JOIN";
     const JSON_ARRAY: &'static str = "json_array";
     const LIST_CHUNK_ORDERED: bool = false;
+    const LIST_IN_CHUNKS: bool = true;
     const PUBLISH_SPLITS_ON_RANK: bool = true;
 
     type Ids = String;
@@ -156,6 +158,7 @@ impl Dialect for Postgres {
     const JOIN_IN_ORDER: &'static str = "JOIN";
     const JSON_ARRAY: &'static str = "json_build_array";
     const LIST_CHUNK_ORDERED: bool = true;
+    const LIST_IN_CHUNKS: bool = false;
     const PUBLISH_SPLITS_ON_RANK: bool = false;
 
     type Ids = Vec<String>;

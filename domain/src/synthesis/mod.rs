@@ -48,9 +48,11 @@ pub enum FreshnessStatus {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Freshness {
     pub status: FreshnessStatus,
+    #[serde(default, with = "crate::instant_json::option")]
     pub last_success_at: Option<DateTime<Utc>>,
     pub age_seconds: Option<i64>,
     pub window_seconds: Option<i64>,
+    #[serde(default, with = "crate::instant_json::option")]
     pub stale_at: Option<DateTime<Utc>>,
 }
 
@@ -80,7 +82,9 @@ pub struct ConnectionHealth {
     pub state: HealthState,
     /// Machine-readable reason, e.g. `evidence_unavailable`, `paused`, `run_stalled`.
     pub reason_code: String,
+    #[serde(default, with = "crate::instant_json::option")]
     pub last_success_at: Option<DateTime<Utc>>,
+    #[serde(default, with = "crate::instant_json::option")]
     pub next_attempt_at: Option<DateTime<Utc>>,
     pub badges: HealthBadges,
 }

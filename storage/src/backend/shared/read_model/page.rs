@@ -349,43 +349,59 @@ pub(crate) async fn stream_all(
         super::super::runs::every_open_run(&mut c).await?
     };
 
-    let sql = chunked_list_sql(&filters, key_cols);
+    let sql = if D::LIST_IN_CHUNKS {
+        chunked_list_sql(&filters, key_cols)
+    } else {
+        format!(
+            "SELECT {} FROM connector_summary_evidence e{} ORDER BY {key_cols}",
+            super::super::common::evidence_select_list("e"),
+            where_clause(&filters),
+        )
+    };
     let order = query.order;
     let (sender, receiver) = tokio::sync::mpsc::channel::<Vec<StoreResult<Evidence>>>(STREAM_DEPTH);
     let pool = pool.clone();
     tokio::spawn(async move {
-        use futures::StreamExt as _;
-        let mut chunks = bind_all(sqlx::query(&sql), binds).fetch(&pool);
-        'chunks: while let Some(chunk) = chunks.next().await {
-            let rows = match decode_chunk(chunk) {
-                Ok(mut rows) => {
-                    if !D::LIST_CHUNK_ORDERED {
+        let fetched = bind_all(sqlx::query(&sql), binds).fetch(&pool);
+        let mut rows = if D::LIST_IN_CHUNKS {
+            fetched
+                .flat_map(move |chunk| {
+                    let rows = decode_chunk(chunk).map(|mut rows| {
                         in_list_order(&mut rows, order);
-                    }
-                    rows
-                }
-                Err(e) => {
-                    let _ = sender.send(vec![Err(e)]).await;
-                    break;
-                }
-            };
-            let mut rows = rows.into_iter().peekable();
-            while rows.peek().is_some() {
-                let mut batch = Vec::with_capacity(STREAM_BATCH);
-                for row in rows.by_ref().take(STREAM_BATCH) {
-                    let item = fold_state.evidence(row);
-                    let failed = item.is_err();
-                    batch.push(item);
-                    if failed {
-                        let _ = sender.send(batch).await;
-                        break 'chunks;
-                    }
-                }
-                // The reader went away (client disconnected): stop the statement.
-                if sender.send(batch).await.is_err() {
-                    break 'chunks;
+                        rows
+                    });
+                    futures::stream::iter(match rows {
+                        Ok(rows) => rows.into_iter().map(Ok).collect::<Vec<_>>(),
+                        Err(e) => vec![Err(e)],
+                    })
+                })
+                .boxed()
+        } else {
+            fetched
+                .map(|row| {
+                    let row = row?;
+                    Ok((
+                        super::super::common::decode_columns(&row)?,
+                        super::super::common::decode_maintenance(&row)?,
+                    ))
+                })
+                .boxed()
+        };
+        let mut batch = Vec::with_capacity(STREAM_BATCH);
+        while let Some(row) = rows.next().await {
+            let item = row.and_then(|row| fold_state.evidence(row));
+            let failed = item.is_err();
+            batch.push(item);
+            if failed || batch.len() == STREAM_BATCH {
+                let full = std::mem::replace(&mut batch, Vec::with_capacity(STREAM_BATCH));
+                // Stop at an error, or when the reader went away (client disconnected).
+                if sender.send(full).await.is_err() || failed {
+                    return;
                 }
             }
+        }
+        if !batch.is_empty() {
+            let _ = sender.send(batch).await;
         }
     });
     let rows = futures::stream::unfold(receiver, |mut receiver| async move {
