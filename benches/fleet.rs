@@ -483,6 +483,11 @@ async fn run_one(
 
     let _ = stop.send(());
     let _ = server.await;
+    if std::env::var("BENCH_KEEP_DB").is_ok() {
+        println!("KEPT {}", db.url());
+        std::mem::forget(db);
+        return;
+    }
     db.remove().await;
 }
 

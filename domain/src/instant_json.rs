@@ -47,9 +47,9 @@ fn format(at: &Instant) -> Option<([u8; MAX_LEN], usize)> {
     if nanos != 0 {
         out[len] = b'.';
         len += 1;
-        if nanos % 1_000_000 == 0 {
+        if nanos.is_multiple_of(1_000_000) {
             push_digits(&mut out, &mut len, nanos / 1_000_000, 3);
-        } else if nanos % 1_000 == 0 {
+        } else if nanos.is_multiple_of(1_000) {
             push_digits(&mut out, &mut len, nanos / 1_000, 6);
         } else {
             push_digits(&mut out, &mut len, nanos, 9);

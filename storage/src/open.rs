@@ -121,12 +121,22 @@ async fn connect_sqlite(url: &str) -> StoreResult<SqlitePool> {
     Ok(pool)
 }
 
+/// Planner settings for this service's sessions. `random_page_cost` 1.1 instead of 4: the
+/// read model's working set is in memory or on SSD, where an index probe costs little more
+/// than a sequential read. With 4, the planner answered a 250-row fold extraction at 10,000
+/// connections by hashing every run and scanning every stream stat (55 ms); with 1.1 it
+/// probes the indexes (10.5 ms, `EXPLAIN ANALYZE` of the same statement). JIT off: these
+/// are short statements whose compilation would cost more than it saves.
+const PLANNER_SETTINGS: [(&str, &str); 2] = [("random_page_cost", "1.1"), ("jit", "off")];
+
 /// Connections a pool keeps open even when idle: the sweeper's fold extracts a large batch
 /// on two at once, and takes the second only if one is idle at hand (never waiting).
 const SWEEPER_CONNECTIONS: u32 = 2;
 
 async fn connect_postgres(url: &str) -> StoreResult<PgPool> {
-    let options = PgConnectOptions::from_str(url)?.log_statements(log::LevelFilter::Debug);
+    let options = PgConnectOptions::from_str(url)?
+        .log_statements(log::LevelFilter::Debug)
+        .options(PLANNER_SETTINGS);
     Ok(PgPoolOptions::new()
         .max_connections(10)
         .min_connections(SWEEPER_CONNECTIONS)

@@ -209,8 +209,9 @@ impl StreamFold {
 /// recursive query walks the order's index: each step aggregates the next chunk after the
 /// previous step's last key and finds its own last key (the chunk's final row, by offset
 /// in the same index); it stops after a chunk that was not full. One statement whatever
-/// the fleet size, and it streams (neither database materializes the whole list).
-fn chunked_list_sql(filters: &[String], key_cols: &str) -> String {
+/// the fleet size, and it streams (the database does not materialize the whole list).
+/// `None` where the dialect streams row by row.
+fn chunked_list_sql(filters: &[String], key_cols: &str) -> Option<String> {
     let keys: Vec<&str> = key_cols.split(", ").collect();
     let names: Vec<String> = (0..keys.len()).map(|i| format!("k{i}")).collect();
     let evidence: Vec<String> = EVIDENCE_COLUMNS
@@ -227,10 +228,7 @@ fn chunked_list_sql(filters: &[String], key_cols: &str) -> String {
         maintenance.join(", "),
         array = D::JSON_ARRAY
     );
-    let inner_order: Vec<String> = keys
-        .iter()
-        .map(|k| k.replacen("e.", "r.", 1))
-        .collect();
+    let aggregate = D::list_chunk_agg(&row)?;
     let step = |after_previous: bool| {
         let mut conditions = filters.to_vec();
         if after_previous {
@@ -248,7 +246,7 @@ fn chunked_list_sql(filters: &[String], key_cols: &str) -> String {
         let body = format!(
             "(SELECT {} FROM (SELECT {} FROM connector_summary_evidence e{filter}
                               ORDER BY {key_cols} LIMIT {CHUNK_ROWS}) r)",
-            D::list_chunk_agg(&row, &inner_order.join(", ")),
+            aggregate,
             super::super::common::evidence_select_list("e"),
         );
         format!(
@@ -256,7 +254,7 @@ fn chunked_list_sql(filters: &[String], key_cols: &str) -> String {
             last_key.collect::<Vec<_>>().join(", ")
         )
     };
-    format!(
+    Some(format!(
         "WITH RECURSIVE chunk({}, body) AS (
             {}
             UNION ALL
@@ -266,7 +264,7 @@ fn chunked_list_sql(filters: &[String], key_cols: &str) -> String {
         names.join(", "),
         step(false),
         step(true),
-    )
+    ))
 }
 
 /// Sorts a chunk into list order by byte-wise key comparison (SQLite's BINARY collation).
@@ -349,21 +347,22 @@ pub(crate) async fn stream_all(
         super::super::runs::every_open_run(&mut c).await?
     };
 
-    let sql = if D::LIST_IN_CHUNKS {
-        chunked_list_sql(&filters, key_cols)
-    } else {
+    // Chunks where the dialect has a chunk aggregate, else rows (see `list_chunk_agg`).
+    let chunked = chunked_list_sql(&filters, key_cols);
+    let in_chunks = chunked.is_some();
+    let sql = chunked.unwrap_or_else(|| {
         format!(
             "SELECT {} FROM connector_summary_evidence e{} ORDER BY {key_cols}",
             super::super::common::evidence_select_list("e"),
             where_clause(&filters),
         )
-    };
+    });
     let order = query.order;
     let (sender, receiver) = tokio::sync::mpsc::channel::<Vec<StoreResult<Evidence>>>(STREAM_DEPTH);
     let pool = pool.clone();
     tokio::spawn(async move {
         let fetched = bind_all(sqlx::query(&sql), binds).fetch(&pool);
-        let mut rows = if D::LIST_IN_CHUNKS {
+        let mut rows = if in_chunks {
             fetched
                 .flat_map(move |chunk| {
                     let rows = decode_chunk(chunk).map(|mut rows| {
