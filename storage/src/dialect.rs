@@ -63,7 +63,7 @@ pub(crate) trait Dialect {
     /// `order`. Over no rows it is `[]` on SQLite and NULL on Postgres.
     fn json_array_agg(value: &str, order: &str) -> String;
     /// How the unpaged list moves its rows: `Some` aggregate of one chunk of rows into a
-    /// JSON array (the statement then returns ~1,000 rows per value), or `None` for row by
+    /// JSON array (the statement then returns a few hundred rows per value), or `None` for row by
     /// row. SQLite chunks: its driver copies every value of every row and hands each row to
     /// the reader across threads, so one value per chunk cut the storage CPU per row by
     /// two thirds. It aggregates its input in the order it arrives (the chunk's ordered

@@ -412,7 +412,7 @@ async fn streamed_list_equals_the_full_page_and_folds_first(h: Harness) {
     }
 }
 
-/// On SQLite the stream reads the list in chunks of 1,000 rows (one statement walking the
+/// On SQLite the stream reads the list in chunks of 250 rows (one statement walking the
 /// order's index; Postgres streams rows): across chunk boundaries it still returns every
 /// row once, in order, for a fleet that is an exact multiple of the chunk (its last chunk
 /// is empty) and for filtered subsets that are not.
