@@ -8,8 +8,10 @@ use serde::Serialize;
 use serde_json::ser::{CharEscape, CompactFormatter, Formatter};
 use std::io::{self, Write};
 
-/// Appends `value` (a struct or map) to `out` as `[v1,v2,...]`. Only the outermost object
-/// becomes an array; values nested in it are written as usual.
+/// Appends `value` (a struct with at least one field, or a map with string keys) to `out`
+/// as `[v1,v2,...]`. Only the outermost object becomes an array; values nested in it are
+/// written as usual. (Integer map keys are written through the number methods, which this
+/// formatter does not silence: they would leak into the array.)
 pub(crate) fn write_values<T: Serialize>(out: &mut Vec<u8>, value: &T) {
     let mut serializer = serde_json::Serializer::with_formatter(&mut *out, ValuesOnly::default());
     // Plain data with string keys written to memory: serializing cannot fail.

@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 both_backends!(
     write_between_fold_read_and_publish_stays_dirty,
     older_fold_never_overwrites_newer,
+    a_fold_read_before_a_rebuild_never_undoes_its_repair,
     sweeper_folds_oldest_dirty_first_within_budget,
     failing_row_is_marked_alone_and_does_not_starve_others,
     rebuild_removes_orphans,
@@ -452,6 +453,50 @@ async fn rebuild_is_idempotent_and_equals_incremental(h: Harness) {
         h.evidence(&ids[0], 301).await.total_records,
         incremental[0].total_records + 1
     );
+}
+
+/// A fold that read a row before a rebuild repaired it publishes nothing over the repair:
+/// the rebuild cleans the row without moving its write sequence, so the sequence check
+/// alone would let the fold's evidence, extracted from the drifted stats, back in.
+async fn a_fold_read_before_a_rebuild_never_undoes_its_repair(h: Harness) {
+    h.connector("alpha").await;
+    let a = h.connection("alpha", 1).await.connection_id;
+    h.store
+        .ingest_records(
+            &a,
+            &[
+                record("items", "1", json!(1)),
+                record("items", "2", json!(2)),
+            ],
+            t(2),
+        )
+        .await
+        .unwrap();
+    h.fold_all(3).await;
+    // Drift behind the store's back, then a write that dirties the row.
+    h.exec("UPDATE record_stats SET record_count = record_count + 5")
+        .await;
+    h.store
+        .update_connection(&a, &ConnectionChange::StalenessOverride(Some(7200)), t(4))
+        .await
+        .unwrap();
+    let prepared = h.admin.fold_prepare(10).await.unwrap();
+    assert_eq!(prepared.claims().len(), 1);
+    h.store
+        .rebuild_evidence(10, t(5), &|_, _| {})
+        .await
+        .unwrap();
+    assert_eq!(
+        h.evidence(&a, 6).await.total_records,
+        2,
+        "the rebuild repaired it"
+    );
+    let report = h.admin.fold_publish(prepared, t(7)).await.unwrap();
+    assert_eq!((report.folded, report.raced), (0, 1), "{report:?}");
+    let e = h.evidence(&a, 8).await;
+    assert_eq!(e.total_records, 2);
+    assert_eq!(e.meta.computed_at, Some(t(5)));
+    assert!(h.dirty().await.is_empty());
 }
 
 async fn rebuild_repairs_drifted_evidence(h: Harness) {

@@ -1,7 +1,9 @@
 // The fold: read dirty rows' (id, write_seq), extract, publish with ONE set-based
-// compare-and-set UPDATE (only rows whose write_seq still equals the value read). Rows whose
-// sequence moved stay dirty (`raced`); rows whose extraction failed keep their last evidence,
-// get a sanitized `error` and move to the back of the sweep queue.
+// compare-and-set UPDATE (only rows whose write_seq still equals the value read and that
+// are still dirty: a rebuild that repaired the row meanwhile cleans it without moving its
+// sequence, and its evidence must stand). Rows whose sequence moved stay dirty (`raced`);
+// rows whose extraction failed keep their last evidence, get a sanitized `error` and move
+// to the back of the sweep queue.
 
 use super::extract::{extract, Extracted};
 use crate::dialect::Dialect;
@@ -203,7 +205,7 @@ pub(crate) async fn publish(
                     folded_seq = j.seq, dirty = FALSE, dirty_since = NULL,
                     computed_at = $1, error = NULL
                  FROM {} AS j
-                 WHERE e.connection_id = j.target_id AND e.write_seq = j.seq{rank_filter}
+                 WHERE e.connection_id = j.target_id AND e.write_seq = j.seq AND e.dirty{rank_filter}
                  RETURNING connection_id",
                 set.join(", "),
                 D::json_array_rows(2, &publish_fields())
@@ -231,7 +233,7 @@ pub(crate) async fn publish(
         let sql = format!(
             "UPDATE connector_summary_evidence AS e SET error = j.error, dirty_since = $1
              FROM {} AS j
-             WHERE e.connection_id = j.target_id AND e.write_seq = j.seq",
+             WHERE e.connection_id = j.target_id AND e.write_seq = j.seq AND e.dirty",
             D::json_rows(2, &fields)
         );
         sqlx::query(&sql)
