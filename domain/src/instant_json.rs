@@ -190,34 +190,26 @@ mod tests {
     }
 
     #[test]
-    fn other_offsets_and_leap_seconds_are_read_as_chrono_reads_them() {
-        for text in [
-            "2026-11-27T15:00:00+02:00",
-            "2026-11-27T13:00:00.5Z",
-            "2026-11-27 13:00:00Z",
-            "2016-12-31T23:59:60Z",
+    fn other_forms_are_read_as_chrono_reads_them_and_malformed_ones_refused() {
+        for (text, readable) in [
+            ("2026-11-27T15:00:00+02:00", true),
+            ("2026-11-27T13:00:00.5Z", true),
+            ("2026-11-27 13:00:00Z", true),
+            ("2016-12-31T23:59:60Z", true),
+            ("", false),
+            ("2026-13-01T00:00:00Z", false),
+            ("2026-11-27T24:00:00Z", false),
+            ("yesterday", false),
         ] {
             let json = format!(r#"{{"at":"{text}","maybe":null}}"#);
             let fast: Result<Fast, _> = serde_json::from_str(&json);
             let chrono: Result<Chrono, _> = serde_json::from_str(&json);
+            assert_eq!(fast.is_ok(), readable, "{text}");
             match (fast, chrono) {
                 (Ok(f), Ok(c)) => assert_eq!(f.at, c.at, "{text}"),
                 (Err(_), Err(_)) => {}
                 (f, c) => panic!("{text}: fast {f:?}, chrono {c:?}"),
             }
-        }
-    }
-
-    #[test]
-    fn malformed_text_is_refused() {
-        for text in [
-            "",
-            "2026-13-01T00:00:00Z",
-            "2026-11-27T24:00:00Z",
-            "yesterday",
-        ] {
-            let json = format!(r#"{{"at":"{text}","maybe":null}}"#);
-            assert!(serde_json::from_str::<Fast>(&json).is_err(), "{text}");
         }
     }
 
