@@ -76,10 +76,7 @@ async fn kill_mid_ingest(backend: TestBackend) {
         answered.is_err(),
         "the kill must come before the answer: {answered:?}"
     );
-    if backend == TestBackend::Sqlite {
-        assert_wal_left_behind(&url);
-    }
-    probe.until_writers_gone().await;
+    crash_over(backend, &url, &mut probe).await;
 
     let after = count(&url, &count_sql).await;
     assert!(
@@ -199,10 +196,7 @@ async fn kill_mid_fold(backend: TestBackend) {
         deadline.tick().await;
     }
     server.kill().await;
-    if backend == TestBackend::Sqlite {
-        assert_wal_left_behind(&url);
-    }
-    probe.until_writers_gone().await;
+    crash_over(backend, &url, &mut probe).await;
     let dirty = count(&url, dirty_rows_sql()).await;
     assert!(
         dirty > 0 && dirty < FLEET as i64,
@@ -239,10 +233,7 @@ async fn kill_mid_rebuild(backend: TestBackend) {
         deadline.tick().await;
     }
     process::kill(&mut rebuild).await;
-    if backend == TestBackend::Sqlite {
-        assert_wal_left_behind(&url);
-    }
-    probe.until_writers_gone().await;
+    crash_over(backend, &url, &mut probe).await;
     let dirty = count(&url, dirty_rows_sql()).await;
     assert!(
         dirty > 0 && dirty < FLEET as i64,
@@ -257,6 +248,16 @@ async fn kill_mid_rebuild(backend: TestBackend) {
     assert_window_marked(&url).await;
     drop(server);
     db.remove().await;
+}
+
+/// What a kill mid-write leaves, checked before anything reopens the database: on SQLite,
+/// its write-ahead log for the next opener to recover; on Postgres, a transaction the
+/// database rolls back once it notices the client is gone (waited for here).
+async fn crash_over(backend: TestBackend, url: &str, probe: &mut WriteProbe) {
+    if backend == TestBackend::Sqlite {
+        assert_wal_left_behind(url);
+    }
+    probe.until_writers_gone().await;
 }
 
 /// A killed SQLite writer leaves its write-ahead log for the next opener to recover.
