@@ -112,13 +112,44 @@ async fn connect_sqlite(url: &str) -> StoreResult<SqlitePool> {
             .connect_with(options)
             .await?
     } else {
-        SqlitePoolOptions::new()
+        // A fresh file being switched to WAL by another process answers "database is
+        // locked" at once (that switch does not wait on the busy timeout).
+        let pool_options = SqlitePoolOptions::new()
             .max_connections(8)
-            .min_connections(SWEEPER_CONNECTIONS)
-            .connect_with(options)
-            .await?
+            .min_connections(SWEEPER_CONNECTIONS);
+        while_another_opener_races("connect", || {
+            pool_options.clone().connect_with(options.clone())
+        })
+        .await?
     };
     Ok(pool)
+}
+
+/// How often a SQLite open step that met a concurrent opener is tried again.
+const SQLITE_OPEN_ATTEMPTS: u32 = 5;
+
+/// Runs one step of opening a SQLite file, trying it again (with a short pause) while it
+/// fails: several processes opening a fresh file at once race on switching it to WAL and
+/// on applying migration 1, and every such step is atomic, so a retry finds either its work
+/// still to do or already done. A step that is really broken still fails, a little later.
+async fn while_another_opener_races<T, E, F, Fut>(step: &str, mut run: F) -> Result<T, E>
+where
+    E: std::fmt::Display,
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, E>>,
+{
+    let mut attempt = 1;
+    loop {
+        match run().await {
+            Ok(value) => return Ok(value),
+            Err(e) if attempt < SQLITE_OPEN_ATTEMPTS => {
+                tracing::warn!(error = %e, attempt, step, "opening SQLite failed; trying again");
+                tokio::time::sleep(Duration::from_millis(50 * u64::from(attempt))).await;
+                attempt += 1;
+            }
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 /// Planner settings for this service's sessions. `random_page_cost` 1.1 instead of 4: the
@@ -162,9 +193,6 @@ pub async fn connect(database_url: &str) -> StoreResult<Database> {
     Ok(Database::Sqlite(connect_sqlite(url).await?))
 }
 
-/// How often a SQLite migration that met a concurrent migrator is tried again.
-const SQLITE_MIGRATION_ATTEMPTS: u32 = 5;
-
 /// Applies the embedded migrations of the database's backend.
 pub async fn run_migrations(db: &Database) -> StoreResult<()> {
     match db {
@@ -172,17 +200,8 @@ pub async fn run_migrations(db: &Database) -> StoreResult<()> {
             // Postgres migrators take an advisory lock; SQLite ones take none, so two
             // processes opening a fresh file at once both apply migration 1 and the later
             // fails ("table ... already exists") once the first has committed. Each migration
-            // is one transaction, so the failed one left nothing behind, and trying again
-            // finds it applied. A migration that is really broken still fails, a little later.
-            let mut attempt = 1;
-            while let Err(e) = SQLITE_MIGRATOR.run(pool).await {
-                if attempt == SQLITE_MIGRATION_ATTEMPTS {
-                    return Err(e.into());
-                }
-                tracing::warn!(error = %e, attempt, "SQLite migration failed; trying again");
-                tokio::time::sleep(Duration::from_millis(50 * u64::from(attempt))).await;
-                attempt += 1;
-            }
+            // is one transaction, so the failed one left nothing behind.
+            while_another_opener_races("migrate", || SQLITE_MIGRATOR.run(pool)).await?
         }
         Database::Postgres(pool) => POSTGRES_MIGRATOR.run(pool).await?,
     }
