@@ -287,6 +287,8 @@ async fn sweeper_folds_and_reports_its_state(backend: Backend) {
     assert_eq!(status, 200, "{before}");
     assert_eq!(before["read_model"]["dirty"], 1, "{before}");
     assert_eq!(before["oldest_dirty_age_seconds"], 30);
+    // The sweeper's timer is an hour: it has not swept since start-up.
+    assert!(before["sweeper"]["last_sweep_at"].is_null(), "{before}");
 
     let folded = console_service::background::sweep_once(&app.console, 100).await;
     assert_eq!(folded, 1);

@@ -20,8 +20,8 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 
 pub const TOKEN: &str = "oc_stress_token_0123456789";
 
-/// A sweeper interval long enough that the sweeper never runs during a test (it still runs
-/// once at start-up).
+/// A sweeper interval long enough that the sweeper never runs during a test (its first
+/// sweep comes one interval after start-up).
 pub const NO_SWEEPER: Duration = Duration::from_secs(3600);
 
 /// One `owner-console` process. Dropping it kills the process.

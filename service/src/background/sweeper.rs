@@ -44,7 +44,10 @@ pub fn spawn_sweeper(console: Console, interval: Duration, batch: u32) -> JoinHa
         s.batch = batch;
     });
     tokio::spawn(async move {
-        let mut ticker = tokio::time::interval(interval);
+        // The first fold comes one interval after start-up, not at once: a restarted server
+        // answers its first reads without a sweep holding the rows they fold (reads fold
+        // lazily anyway), and several servers started together do not all sweep at once.
+        let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticker.tick().await;
