@@ -160,8 +160,9 @@ where
 /// are short statements whose compilation would cost more than it saves.
 const PLANNER_SETTINGS: [(&str, &str); 2] = [("random_page_cost", "1.1"), ("jit", "off")];
 
-/// Connections a pool keeps open even when idle: the sweeper's fold extracts a large batch
-/// on two at once, and takes the second only if one is idle at hand (never waiting).
+/// Connections a pool keeps open even when idle: the sweeper works a large batch on two at
+/// once (SQLite its extraction, Postgres the whole fold in two halves), and takes the second
+/// only if one is idle at hand (never waiting).
 const SWEEPER_CONNECTIONS: u32 = 2;
 
 async fn connect_postgres(url: &str) -> StoreResult<PgPool> {

@@ -20,6 +20,7 @@ macro_rules! backend {
         pub(crate) type Conn = <$db as sqlx::Database>::Connection;
         pub(crate) type DbRow = <$db as sqlx::Database>::Row;
         pub(crate) type Pool = sqlx::Pool<$db>;
+        pub(crate) type PoolConn = sqlx::pool::PoolConnection<$db>;
 
         /// Shared helpers: write transactions, the global write sequence, dirty marking.
         pub(crate) mod common {

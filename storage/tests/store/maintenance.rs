@@ -14,6 +14,7 @@ both_backends!(
     older_fold_never_overwrites_newer,
     a_fold_read_before_a_rebuild_never_undoes_its_repair,
     sweeper_folds_oldest_dirty_first_within_budget,
+    a_large_sweep_batch_takes_exactly_the_oldest_rows,
     failing_row_is_marked_alone_and_does_not_starve_others,
     rebuild_removes_orphans,
     rebuild_is_idempotent_and_equals_incremental,
@@ -96,6 +97,22 @@ async fn sweeper_folds_oldest_dirty_first_within_budget(h: Harness) {
     h.store.fold_dirty(10, t(203)).await.unwrap();
     assert!(h.dirty().await.is_empty());
     assert_eq!(h.store.fold_dirty(10, t(204)).await.unwrap().folded, 0);
+}
+
+/// A batch big enough that Postgres folds it as two concurrent halves (and SQLite shares
+/// its extraction): together they take exactly the oldest dirty rows, each once.
+async fn a_large_sweep_batch_takes_exactly_the_oldest_rows(h: Harness) {
+    h.connector("alpha").await;
+    let mut ids = Vec::new();
+    for i in 0..300 {
+        ids.push(h.connection("alpha", i).await.connection_id);
+    }
+    let report = h.store.fold_dirty(201, t(1_000)).await.unwrap();
+    assert_eq!((report.folded, report.raced, report.failed), (201, 0, 0));
+    assert_eq!(h.dirty().await, ids[201..].iter().cloned().collect());
+    let report = h.store.fold_dirty(201, t(1_001)).await.unwrap();
+    assert_eq!((report.folded, report.raced, report.failed), (99, 0, 0));
+    assert!(h.dirty().await.is_empty());
 }
 
 async fn failing_row_is_marked_alone_and_does_not_starve_others(h: Harness) {

@@ -19,6 +19,14 @@ pub(crate) async fn begin_derived(pool: &Pool) -> StoreResult<sqlx::Transaction<
         .await?)
 }
 
+/// [`begin_derived`] on a connection already taken from the pool.
+pub(crate) async fn begin_derived_on(
+    conn: PoolConn,
+) -> StoreResult<sqlx::Transaction<'static, Db>> {
+    let begin = std::borrow::Cow::Borrowed(<D as crate::dialect::Dialect>::BEGIN_DERIVED);
+    Ok(sqlx::Transaction::begin(conn, Some(begin)).await?)
+}
+
 /// The next value of the global, never-reset write sequence.
 pub(crate) async fn next_seq(c: &mut Conn) -> StoreResult<i64> {
     let row = sqlx::query(<D as crate::dialect::Dialect>::NEXT_SEQ)

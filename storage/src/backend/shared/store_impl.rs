@@ -243,8 +243,7 @@ impl Store for BackendStore {
         if budget == 0 {
             return Ok(FoldReport::default());
         }
-        let outcome = fold::fold(&self.pool, fold::Scope::Oldest(budget), now).await?;
-        Ok(outcome.published.report)
+        fold::sweep(&self.pool, budget, now).await
     }
 
     async fn rebuild_evidence(
