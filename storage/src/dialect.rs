@@ -18,7 +18,7 @@ pub(crate) trait Dialect {
     /// Serializes writers of one connection (Postgres row lock that still lets foreign-key
     /// checks through; SQLite has a single writer already).
     const LOCK_FOR_WRITE: &'static str;
-    /// Claims rows for a fold without waiting on another folder (the evidence rows, `e`).
+    /// Claims rows for a fold without waiting on another folder.
     const LOCK_SKIP_LOCKED: &'static str;
     /// Whether a fold claims and extracts inside its writing transaction. Postgres does:
     /// the claim's row locks are what split the rows between concurrent folders. SQLite
@@ -31,17 +31,16 @@ pub(crate) trait Dialect {
     /// Takes the next value of the global write sequence; returns one BIGINT column.
     const NEXT_SEQ: &'static str;
     /// An inner join that keeps the written order: SQLite's `CROSS JOIN` (its documented way
-    /// to pin the outer loop, needed where it misjudges a JSON row set's size or where the
-    /// outer table's index gives the order), a plain
+    /// to pin the outer loop, needed where it misjudges a JSON row set's size), a plain
     /// `JOIN` on Postgres (whose planner sees the row set's size).
     const JOIN_IN_ORDER: &'static str;
     /// The JSON array constructor.
     const JSON_ARRAY: &'static str;
     /// Whether the fold publishes rows whose needs-you-first rank did not move with a
     /// separate statement that leaves the rank columns alone. SQLite then skips rewriting
-    /// the two `*_needs` index entries. Postgres compares values, not assignments: an
-    /// update that leaves every indexed column as it was is a HOT update, whatever its
-    /// `SET` names, so there the second statement would only cost a round trip and a join.
+    /// the two `*_needs` index entries; Postgres writes every index entry of an updated row
+    /// anyway (the publish also changes `dirty_since`, indexed by `cse_dirty`), so there the
+    /// second statement would only cost a round trip and a join.
     const PUBLISH_SPLITS_ON_RANK: bool;
 
     /// How a set of ids is bound.
@@ -152,7 +151,7 @@ impl Dialect for Postgres {
     const BEGIN_WRITE: &'static str = "BEGIN";
     const BEGIN_DERIVED: &'static str = "BEGIN; SET LOCAL synchronous_commit = off";
     const LOCK_FOR_WRITE: &'static str = " FOR NO KEY UPDATE";
-    const LOCK_SKIP_LOCKED: &'static str = " FOR UPDATE OF e SKIP LOCKED";
+    const LOCK_SKIP_LOCKED: &'static str = " FOR UPDATE SKIP LOCKED";
     const FOLD_EXTRACTS_IN_TRANSACTION: bool = true;
     const LOCK_WAIT: &'static str = " FOR UPDATE";
     const NEXT_SEQ: &'static str = "SELECT nextval('evidence_write_seq')";

@@ -161,32 +161,13 @@ impl Harness {
             .expect("maintenance")
     }
 
-    /// The dirty rows, once it is checked that the dirty list the triggers keep names
-    /// exactly those, each with its `dirty_since` (every seam and fold test goes through
-    /// here).
     pub async fn dirty(&self) -> BTreeSet<String> {
-        let marked: BTreeSet<(String, i64)> = self
-            .maintenance()
+        self.maintenance()
             .await
             .into_iter()
             .filter(|m| m.dirty)
-            .map(|m| {
-                let since = m.dirty_since.map_or(0, |at| at.timestamp_millis());
-                (m.connection_id, since)
-            })
-            .collect();
-        assert_eq!(self.dirty_list().await, marked, "dirty list vs dirty rows");
-        marked.into_iter().map(|(id, _)| id).collect()
-    }
-
-    async fn dirty_list(&self) -> BTreeSet<(String, i64)> {
-        let sql = "SELECT connection_id, dirty_since FROM connector_summary_dirty";
-        let rows: Vec<(String, i64)> = match &self.db {
-            Database::Sqlite(pool) => sqlx::query_as(sql).fetch_all(pool).await,
-            Database::Postgres(pool) => sqlx::query_as(sql).fetch_all(pool).await,
-        }
-        .expect("dirty list");
-        rows.into_iter().collect()
+            .map(|m| m.connection_id)
+            .collect()
     }
 
     pub async fn write_seq(&self, connection_id: &str) -> i64 {

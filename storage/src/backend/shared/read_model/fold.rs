@@ -34,11 +34,11 @@ pub(crate) async fn claim(c: &mut Conn, scope: Scope<'_>, lock: bool) -> StoreRe
                 return Ok(Vec::new());
             }
             let sql = format!(
-                "SELECT e.connection_id, e.write_seq, e.needs_rank, e.stale_sort
-                 FROM connector_summary_evidence e
-                 WHERE e.dirty AND {}
-                 ORDER BY e.dirty_since, e.connection_id{lock}",
-                D::in_ids("e.connection_id", 1)
+                "SELECT connection_id, write_seq, needs_rank, stale_sort
+                 FROM connector_summary_evidence
+                 WHERE dirty AND {}
+                 ORDER BY dirty_since, connection_id{lock}",
+                D::in_ids("connection_id", 1)
             );
             sqlx::query(&sql)
                 .bind(D::ids(ids))
@@ -46,16 +46,14 @@ pub(crate) async fn claim(c: &mut Conn, scope: Scope<'_>, lock: bool) -> StoreRe
                 .await?
         }
         Scope::Oldest(budget) => {
-            // The oldest entries of the dirty list (its index `csd_oldest` gives them in
-            // order), each joined to its evidence row by key. `e.dirty` is what Postgres
-            // re-checks on a row a concurrent fold published between the read and the lock.
+            // `WHERE dirty`, not `dirty = TRUE`: SQLite uses the partial index `cse_dirty`
+            // only when the query repeats its predicate literally; otherwise every sweep
+            // scans the whole table and sorts it (fold time grew with the fleet).
             let sql = format!(
-                "SELECT e.connection_id, e.write_seq, e.needs_rank, e.stale_sort
-                 FROM connector_summary_dirty d {join} connector_summary_evidence e
-                   ON e.connection_id = d.connection_id
-                 WHERE e.dirty
-                 ORDER BY d.dirty_since, d.connection_id LIMIT $1{lock}",
-                join = D::JOIN_IN_ORDER,
+                "SELECT connection_id, write_seq, needs_rank, stale_sort
+                 FROM connector_summary_evidence
+                 WHERE dirty
+                 ORDER BY dirty_since, connection_id LIMIT $1{lock}"
             );
             sqlx::query(&sql)
                 .bind(i64::from(budget))
@@ -302,10 +300,9 @@ pub(crate) async fn fold(pool: &Pool, scope: Scope<'_>, now: Instant) -> StoreRe
 /// second connection idle, two folds of half the budget at once, each in its own
 /// transaction: their claims lock disjoint rows (`SKIP LOCKED`), so each backend process
 /// claims, extracts, publishes and commits its half while the other does the same, and
-/// both cores work through the whole fold rather than its extraction only (at N = 10,000:
-/// 12,400-12,600 rows/s with the extraction alone split, 13,900-14,300 split whole; see
-/// docs/performance.md). SQLite has one writer: one fold, whose extraction is shared
-/// instead (see [`extract_shared`]).
+/// both cores work through the whole fold rather than its extraction only (about a fifth
+/// more rows per second; see docs/performance.md, "Fourth round"). SQLite has one writer:
+/// one fold, whose extraction is shared instead (see [`extract_shared`]).
 pub(crate) async fn sweep(pool: &Pool, budget: u32, now: Instant) -> StoreResult<FoldReport> {
     let halves = D::FOLD_EXTRACTS_IN_TRANSACTION && budget as usize >= 2 * SHARED_EXTRACTION_MIN;
     let second = if halves { pool.try_acquire() } else { None };
@@ -361,13 +358,14 @@ async fn fold_on(
         };
         let claims = claim(&mut c, scope, false).await?;
         let extracted = extract_shared(pool, scope, &mut c, &ids_of(&claims)).await?;
+        drop(c);
         if claims.is_empty() {
             return Ok(FoldOutcome {
                 fresh: fresh_evidence(extracted, &[], &Published::default(), now),
                 ..FoldOutcome::default()
             });
         }
-        (claims, extracted, begin(Some(c)).await?)
+        (claims, extracted, begin(None).await?)
     };
     let published = publish(&mut tx, &claims, &extracted, now).await?;
     tx.commit().await?;

@@ -306,16 +306,14 @@ pub(crate) async fn stream_all(
 ) -> StoreResult<EvidenceStream> {
     let mut binds: Vec<Bind> = Vec::new();
     let (filters, key_cols) = list_clauses(query, &mut binds)?;
-    // Every dirty row from the dirty list, filtered by status here rather than in SQL: a
-    // status condition would make SQLite walk that status's whole index instead.
+    // Every dirty row through the partial index `cse_dirty` (its predicate repeated
+    // literally, so SQLite uses it), filtered by status here rather than in SQL: a status
+    // condition would make SQLite walk that status's whole index instead.
     let dirty: Vec<String> = {
-        let sql = format!(
-            "SELECT e.connection_id, e.status
-             FROM connector_summary_dirty d {} connector_summary_evidence e
-               ON e.connection_id = d.connection_id",
-            D::JOIN_IN_ORDER
-        );
-        let rows = sqlx::query(&sql).fetch_all(pool).await?;
+        let rows =
+            sqlx::query("SELECT connection_id, status FROM connector_summary_evidence WHERE dirty")
+                .fetch_all(pool)
+                .await?;
         let mut ids = Vec::with_capacity(rows.len());
         for row in rows {
             let status: String = row.try_get("status")?;
