@@ -309,11 +309,13 @@ pub(crate) async fn sweep(pool: &Pool, budget: u32, now: Instant) -> StoreResult
     let outcome = match second {
         Some(second) => {
             let (first, rest) = (budget / 2, budget - budget / 2);
-            let (a, b) = futures::try_join!(
+            // `join!`, not `try_join!`: a half that fails must not cut the other short in
+            // the middle of its transaction (its work would be rolled back for nothing).
+            let (a, b) = futures::join!(
                 fold_on(pool, None, Scope::Oldest(first), now),
                 fold_on(pool, Some(second), Scope::Oldest(rest), now),
-            )?;
-            let (a, b) = (a.published.report, b.published.report);
+            );
+            let (a, b) = (a?.published.report, b?.published.report);
             FoldReport {
                 folded: a.folded + b.folded,
                 raced: a.raced + b.raced,
