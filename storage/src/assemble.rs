@@ -12,7 +12,7 @@ use console_domain::model::{
     Schedule,
 };
 
-/// A connection joined with its connector, schedule and evidence maintenance columns.
+/// A connection joined with its schedule and evidence maintenance columns.
 #[derive(Clone, Debug)]
 pub(crate) struct ConnectionSource {
     pub connection_id: String,
@@ -23,12 +23,19 @@ pub(crate) struct ConnectionSource {
     pub created_at: i64,
     pub updated_at: i64,
     pub revoked_at: Option<i64>,
-    pub connector_display_name: String,
-    pub source_kind: String,
-    pub recommended_mode: String,
-    pub manifest: String,
     pub schedule: Option<ScheduleSource>,
     pub maintenance: Option<Maintenance>,
+}
+
+/// A connection's connector, read once per extraction however many of its connections
+/// are extracted.
+#[derive(Clone, Debug)]
+pub(crate) struct ConnectorSource {
+    pub display_name: String,
+    pub source_kind: String,
+    pub recommended_mode: String,
+    /// The parsed manifest, or the sanitized reason it could not be read.
+    pub manifest: Result<ConnectorManifest, String>,
 }
 
 #[derive(Clone, Debug)]
@@ -92,9 +99,12 @@ fn brief(run: &RunSource) -> Result<RunBrief, String> {
 
 /// Assembles one connection's evidence. Errors are sanitized: they name what could not be
 /// read, never the data.
-pub(crate) fn assemble(c: &ConnectionSource, parts: &Parts) -> Result<Evidence, String> {
-    let manifest: ConnectorManifest = serde_json::from_str(&c.manifest)
-        .map_err(|_| "connector manifest is not readable".to_owned())?;
+pub(crate) fn assemble(
+    c: &ConnectionSource,
+    connector: &ConnectorSource,
+    parts: &Parts,
+) -> Result<Evidence, String> {
+    let manifest = connector.manifest.as_ref().map_err(Clone::clone)?;
 
     let mut streams: Vec<StreamEvidence> = manifest
         .streams
@@ -212,12 +222,12 @@ pub(crate) fn assemble(c: &ConnectionSource, parts: &Parts) -> Result<Evidence, 
     Ok(Evidence {
         connection_id: c.connection_id.clone(),
         connector_id: c.connector_id.clone(),
-        connector_display_name: c.connector_display_name.clone(),
+        connector_display_name: connector.display_name.clone(),
         display_name: c.display_name.clone(),
         status: parse_enum(&c.status, "connection status", ConnectionStatus::parse)?,
-        source_kind: c.source_kind.clone(),
+        source_kind: connector.source_kind.clone(),
         recommended_mode: parse_enum(
-            &c.recommended_mode,
+            &connector.recommended_mode,
             "recommended_mode",
             RecommendedMode::parse,
         )?,

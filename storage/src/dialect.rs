@@ -60,8 +60,9 @@ pub(crate) trait Dialect {
     /// renders the row again and searches its keys for every field.
     fn json_array_rows(param: usize, columns: &[(&str, ColType)]) -> String;
     /// An aggregate of `value` (a JSON value per row) into one JSON array as text, in
-    /// `order`. Over no rows it is `[]` on SQLite and NULL on Postgres.
-    fn json_array_agg(value: &str, order: &str) -> String;
+    /// `order` if given (else as the rows come). Over no rows it is `[]` on SQLite and NULL
+    /// on Postgres.
+    fn json_array_agg(value: &str, order: Option<&str>) -> String;
     /// How the unpaged list moves its rows: `Some` aggregate of one chunk of rows into a
     /// JSON array (the statement then returns a few hundred rows per value), or `None` for row by
     /// row. SQLite chunks: its driver copies every value of every row and hands each row to
@@ -137,8 +138,11 @@ impl Dialect for Sqlite {
         )
     }
 
-    fn json_array_agg(value: &str, order: &str) -> String {
-        format!("json_group_array({value} ORDER BY {order})")
+    fn json_array_agg(value: &str, order: Option<&str>) -> String {
+        match order {
+            Some(order) => format!("json_group_array({value} ORDER BY {order})"),
+            None => format!("json_group_array({value})"),
+        }
     }
 
     fn list_chunk_agg(value: &str) -> Option<String> {
@@ -196,8 +200,11 @@ impl Dialect for Postgres {
         )
     }
 
-    fn json_array_agg(value: &str, order: &str) -> String {
-        format!("CAST(json_agg({value} ORDER BY {order}) AS TEXT)")
+    fn json_array_agg(value: &str, order: Option<&str>) -> String {
+        match order {
+            Some(order) => format!("CAST(json_agg({value} ORDER BY {order}) AS TEXT)"),
+            None => format!("CAST(json_agg({value}) AS TEXT)"),
+        }
     }
 
     fn list_chunk_agg(_value: &str) -> Option<String> {

@@ -1,7 +1,7 @@
 //! Page and scoped reads: order, keyset paging, filters, the fold of exactly the dirty rows
 //! on the page, selectors, settings.
 
-use crate::harness::{record, t, Harness};
+use crate::harness::{manifest, record, t, Harness};
 use console_domain::evidence::{CountState, EvidenceState};
 use console_domain::model::{AttentionKind, ConnectionStatus, FailureReason, RunStatus};
 use console_storage::{
@@ -15,6 +15,7 @@ both_backends!(
     needs_you_first_orders_by_durable_rank,
     page_folds_exactly_its_dirty_rows,
     detail_extraction_matches_folded_evidence,
+    a_connection_named_twice_is_extracted_once,
     selector_candidates_are_exact_then_unambiguous,
     mismatched_page_position_is_refused,
     settings_and_runtime_heartbeats,
@@ -245,6 +246,51 @@ async fn detail_extraction_matches_folded_evidence(h: Harness) {
         .unwrap()
         .rows
         .is_empty());
+}
+
+/// The extraction joins the ids it is given as rows: a read naming a connection twice must
+/// still count each of its streams and runs once.
+async fn a_connection_named_twice_is_extracted_once(h: Harness) {
+    h.connector("alpha").await;
+    let a = h.connection("alpha", 1).await.connection_id;
+    let b = h.connection("alpha", 2).await.connection_id;
+    let records = [
+        record("items", "1", json!(1)),
+        record("extras", "1", json!(1)),
+    ];
+    h.store.ingest_records(&a, &records, t(3)).await.unwrap();
+    // The manifest drops "extras": its records are listed after the declared streams.
+    let narrower = manifest("alpha", &[("items", true)], None);
+    h.store.upsert_connector(&narrower, t(3)).await.unwrap();
+    let run = h
+        .store
+        .start_run(&a, RunTrigger::Owner, t(4))
+        .await
+        .unwrap();
+    let failed = RunOutcome {
+        status: RunStatus::Failed,
+        failure_reason: Some(FailureReason::ConnectorError),
+        records_written: 0,
+        gaps: vec![],
+    };
+    h.store
+        .finish_run(&run.run_id, &failed, t(5))
+        .await
+        .unwrap();
+    // Still dirty: the read below folds it with the duplicated ids.
+    let twice = h
+        .store
+        .read_evidence(&[a.clone(), b.clone(), a.clone()], t(6))
+        .await
+        .unwrap();
+    let once = h.store.extract_evidence(&a, t(7)).await.unwrap().unwrap();
+    let row = twice.rows.iter().find(|e| e.connection_id == a).unwrap();
+    let names: Vec<&str> = row.streams.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["items", "extras"]);
+    assert_eq!(row.total_records, 2);
+    assert_eq!(row.consecutive_failures, 1);
+    assert_eq!(row.streams, once.streams);
+    assert_eq!(row.last_run, once.last_run);
 }
 
 async fn selector_candidates_are_exact_then_unambiguous(h: Harness) {

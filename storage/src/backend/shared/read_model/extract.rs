@@ -1,4 +1,4 @@
-// THE evidence extraction: one statement for any number of connection ids. It answers six
+// THE evidence extraction: one statement for any number of connection ids. It answers seven
 // set-based questions (connection+connector+schedule, stream stats, last and last
 // successful run, failure streaks, open attention, unrecovered gaps), each aggregated by the
 // database into one JSON array, so the whole extraction is a single row of six values
@@ -6,7 +6,8 @@
 // detail read.
 
 use crate::assemble::{
-    assemble, ConnectionSource, GapSource, Parts, RunSource, ScheduleSource, StatSource,
+    assemble, ConnectionSource, ConnectorSource, GapSource, Parts, RunSource, ScheduleSource,
+    StatSource,
 };
 use crate::dialect::Dialect;
 use crate::evidence_row::{Maintenance, StoredBool};
@@ -20,8 +21,10 @@ pub(crate) type Extracted = HashMap<String, Result<Evidence, String>>;
 
 const SUCCESS: &str = "('succeeded', 'succeeded_with_gaps')";
 
-/// `inner`'s rows as one JSON array (of arrays of `columns`, in `order`): a scalar subquery.
-fn aggregated(inner: &str, columns: &[&str], order: &str) -> String {
+/// `inner`'s rows as one JSON array (of arrays of `columns`, in `order` when the reader
+/// needs one: sorting wide rows only to put them in a map costs the database for nothing):
+/// a scalar subquery.
+fn aggregated(inner: &str, columns: &[&str], order: Option<&str>) -> String {
     let values: Vec<String> = columns.iter().map(|c| format!("q.{c}")).collect();
     let row = format!("{}({})", D::JSON_ARRAY, values.join(", "));
     format!(
@@ -41,10 +44,6 @@ struct ConnectionRow {
     created_at: i64,
     updated_at: i64,
     revoked_at: Option<i64>,
-    connector_display_name: String,
-    source_kind: String,
-    recommended_mode: String,
-    manifest: String,
     interval_seconds: Option<i64>,
     jitter_seconds: Option<i64>,
     enabled: Option<StoredBool>,
@@ -66,10 +65,6 @@ const CONNECTION_COLUMNS: &[&str] = &[
     "created_at",
     "updated_at",
     "revoked_at",
-    "connector_display_name",
-    "source_kind",
-    "recommended_mode",
-    "manifest",
     "interval_seconds",
     "jitter_seconds",
     "enabled",
@@ -115,16 +110,16 @@ impl ConnectionRow {
             created_at: self.created_at,
             updated_at: self.updated_at,
             revoked_at: self.revoked_at,
-            connector_display_name: self.connector_display_name,
-            source_kind: self.source_kind,
-            recommended_mode: self.recommended_mode,
-            manifest: self.manifest,
             schedule,
             maintenance,
         }
     }
 }
 
+/// `(connector_id, display_name, source_kind, recommended_mode, manifest)`: one per
+/// connector of the extracted connections, so each manifest is sent and parsed once per
+/// extraction rather than once per connection.
+type ConnectorRow = (String, String, String, String, String);
 /// `(connection_id, stream, record_count, last_updated_at)`
 type StatRow = (String, String, i64, Option<i64>);
 /// `(connection_id, kind, run_id, status, started_at, finished_at, failure_reason,
@@ -147,41 +142,61 @@ type AttentionRow = (String, String);
 /// `(connection_id, run_id, stream, reason, retryable)`
 type GapRow = (String, String, String, String, StoredBool);
 
-/// The SQL of the extraction: one row, six JSON arrays.
+/// The SQL of the extraction: one row, seven JSON arrays. Every question is driven by the
+/// bound ids (`i.id`), joined to each table through its index, so the plan never depends on
+/// table statistics: with none yet (a freshly rebuilt `record_stats`), Postgres scanned the
+/// whole table and tested every row against the id array.
 fn extraction_sql() -> String {
-    let ids = |column: &str| D::in_ids(column, 1);
-    // 1. Connections with connector, schedule and evidence maintenance columns.
+    let ids = || D::id_rows(1);
+    // 1. Connections with schedule and evidence maintenance columns.
     let connections = aggregated(
         &format!(
             "SELECT c.connection_id, c.connector_id, c.display_name, c.status,
                     c.maximum_staleness_seconds, c.created_at, c.updated_at, c.revoked_at,
-                    k.display_name AS connector_display_name, k.source_kind,
-                    k.recommended_mode, k.manifest,
                     s.interval_seconds, s.jitter_seconds, s.enabled, s.next_due_at,
                     e.dirty, e.dirty_since, e.write_seq, e.folded_seq, e.computed_at, e.error
-             FROM connections c
-             JOIN connectors k ON k.connector_id = c.connector_id
+             FROM {} AS i
+             JOIN connections c ON c.connection_id = i.id
              LEFT JOIN schedules s ON s.connection_id = c.connection_id
-             LEFT JOIN connector_summary_evidence e ON e.connection_id = c.connection_id
-             WHERE {}",
-            ids("c.connection_id")
+             LEFT JOIN connector_summary_evidence e ON e.connection_id = c.connection_id",
+            ids()
         ),
         CONNECTION_COLUMNS,
-        "q.connection_id",
+        None,
     );
 
-    // 2. Stream stats (exact, maintained by the writers).
+    // 2. Their connectors, each once.
+    let connectors = aggregated(
+        &format!(
+            "SELECT k.connector_id, k.display_name, k.source_kind, k.recommended_mode,
+                    k.manifest
+             FROM (SELECT DISTINCT c.connector_id FROM {} AS i
+                   JOIN connections c ON c.connection_id = i.id) u
+             JOIN connectors k ON k.connector_id = u.connector_id",
+            ids()
+        ),
+        &[
+            "connector_id",
+            "display_name",
+            "source_kind",
+            "recommended_mode",
+            "manifest",
+        ],
+        None,
+    );
+
+    // 3. Stream stats (exact, maintained by the writers).
     let stats = aggregated(
         &format!(
-            "SELECT connection_id, stream, record_count, last_updated_at FROM record_stats
-             WHERE {}",
-            ids("connection_id")
+            "SELECT t.connection_id, t.stream, t.record_count, t.last_updated_at
+             FROM {} AS i JOIN record_stats t ON t.connection_id = i.id",
+            ids()
         ),
         &["connection_id", "stream", "record_count", "last_updated_at"],
-        "q.connection_id, q.stream",
+        None,
     );
 
-    // 3. Last finished run and last successful run: per connection, two newest-first
+    // 4. Last finished run and last successful run: per connection, two newest-first
     // probes of `runs_by_connection` that stop at the first match. (Numbering every run
     // of every connection with window functions sorted all their runs twice.)
     let newest = |filter: &str, kind: i64| {
@@ -191,7 +206,7 @@ fn extraction_sql() -> String {
                      WHERE r2.connection_id = i.id AND r2.status {filter}
                      ORDER BY r2.started_at DESC, r2.run_id DESC LIMIT 1) AS found_id
              FROM {} AS i",
-            D::id_rows(1)
+            ids()
         )
     };
     let runs = aggregated(
@@ -214,10 +229,10 @@ fn extraction_sql() -> String {
             "records_written",
             "gap_count",
         ],
-        "q.connection_id, q.kind",
+        None,
     );
 
-    // 4. Failed runs since the last success, and the newest-first connector_error streak.
+    // 5. Failed runs since the last success, and the newest-first connector_error streak.
     // Cancelled runs neither count nor reset.
     let streaks = aggregated(
         &format!(
@@ -229,8 +244,8 @@ fn extraction_sql() -> String {
                 SELECT r.connection_id, r.failure_reason,
                        ROW_NUMBER() OVER (PARTITION BY r.connection_id
                                           ORDER BY r.started_at DESC, r.run_id DESC) AS rn
-                FROM runs r
-                WHERE {} AND r.status = 'failed'
+                FROM {} AS i JOIN runs r ON r.connection_id = i.id
+                WHERE r.status = 'failed'
                   AND NOT EXISTS (
                       SELECT 1 FROM runs s
                       WHERE s.connection_id = r.connection_id AND s.status IN {SUCCESS}
@@ -238,39 +253,42 @@ fn extraction_sql() -> String {
                              OR (s.started_at = r.started_at AND s.run_id > r.run_id)))
              ) x
              GROUP BY x.connection_id",
-            ids("r.connection_id")
+            ids()
         ),
         &["connection_id", "failures", "connector_errors"],
-        "q.connection_id",
+        None,
     );
 
-    // 5. Open attention, oldest first.
+    // 6. Open attention, oldest first.
     let attention = aggregated(
         &format!(
-            "SELECT connection_id, kind, opened_at, attention_id FROM attention
-             WHERE {} AND resolved_at IS NULL",
-            ids("connection_id")
+            "SELECT a.connection_id, a.kind, a.opened_at, a.attention_id
+             FROM {} AS i JOIN attention a ON a.connection_id = i.id
+             WHERE a.resolved_at IS NULL",
+            ids()
         ),
         &["connection_id", "kind"],
-        "q.connection_id, q.opened_at, q.attention_id",
+        Some("q.connection_id, q.opened_at, q.attention_id"),
     );
 
-    // 6. Unrecovered gaps, oldest run first.
+    // 7. Unrecovered gaps, oldest run first.
     let gaps = aggregated(
         &format!(
             "SELECT g.connection_id, g.run_id, g.stream, g.reason, g.retryable,
                     r.started_at AS run_started_at, g.seq
-             FROM run_gaps g JOIN runs r ON r.run_id = g.run_id
-             WHERE {} AND g.recovered_at IS NULL",
-            ids("g.connection_id")
+             FROM {} AS i
+             JOIN run_gaps g ON g.connection_id = i.id
+             JOIN runs r ON r.run_id = g.run_id
+             WHERE g.recovered_at IS NULL",
+            ids()
         ),
         &["connection_id", "run_id", "stream", "reason", "retryable"],
-        "q.connection_id, q.run_started_at, q.run_id, q.seq",
+        Some("q.connection_id, q.run_started_at, q.run_id, q.seq"),
     );
 
     format!(
-        "SELECT {connections} AS connections, {stats} AS stats, {runs} AS runs,
-                {streaks} AS streaks, {attention} AS attention, {gaps} AS gaps"
+        "SELECT {connections} AS connections, {connectors} AS connectors, {stats} AS stats,
+                {runs} AS runs, {streaks} AS streaks, {attention} AS attention, {gaps} AS gaps"
     )
 }
 
@@ -286,6 +304,9 @@ fn rows_of<T: DeserializeOwned>(row: &DbRow, column: &str) -> StoreResult<Vec<T>
     }
 }
 
+/// Extracts the evidence of `ids`, which must be distinct: the questions join them as rows,
+/// so an id given twice would count its streams and runs twice. Every caller passes ids read
+/// as a table's key (claimed or page rows, a rebuild batch, one detail id).
 pub(crate) async fn extract(c: &mut Conn, ids: &[String]) -> StoreResult<Extracted> {
     let mut out = Extracted::new();
     if ids.is_empty() {
@@ -303,6 +324,22 @@ pub(crate) async fn extract(c: &mut Conn, ids: &[String]) -> StoreResult<Extract
     if sources.is_empty() {
         return Ok(out);
     }
+    let connectors: HashMap<String, ConnectorSource> = rows_of::<ConnectorRow>(&row, "connectors")?
+        .into_iter()
+        .map(
+            |(connector_id, display_name, source_kind, recommended_mode, manifest)| {
+                let manifest = serde_json::from_str(&manifest)
+                    .map_err(|_| "connector manifest is not readable".to_owned());
+                let source = ConnectorSource {
+                    display_name,
+                    source_kind,
+                    recommended_mode,
+                    manifest,
+                };
+                (connector_id, source)
+            },
+        )
+        .collect();
     let mut parts: HashMap<String, Parts> = HashMap::new();
     for (connection_id, stream, record_count, last_updated_at) in
         rows_of::<StatRow>(&row, "stats")?
@@ -356,7 +393,13 @@ pub(crate) async fn extract(c: &mut Conn, ids: &[String]) -> StoreResult<Extract
 
     let empty = Parts::default();
     for source in sources {
-        let evidence = assemble(&source, parts.get(&source.connection_id).unwrap_or(&empty));
+        // Connections reference their connector (a foreign key); one without would be
+        // skipped, like a connection that no longer exists.
+        let Some(connector) = connectors.get(&source.connector_id) else {
+            continue;
+        };
+        let parts = parts.get(&source.connection_id).unwrap_or(&empty);
+        let evidence = assemble(&source, connector, parts);
         out.insert(source.connection_id, evidence);
     }
     Ok(out)
@@ -375,9 +418,9 @@ mod tests {
             .enumerate()
             .map(|(i, name)| match *name {
                 "enabled" | "dirty" => serde_json::json!(1),
-                "display_name" | "connection_id" | "connector_id" | "status"
-                | "connector_display_name" | "source_kind" | "recommended_mode" | "manifest"
-                | "error" => serde_json::json!(name),
+                "display_name" | "connection_id" | "connector_id" | "status" | "error" => {
+                    serde_json::json!(name)
+                }
                 _ => serde_json::json!(i),
             })
             .collect();
