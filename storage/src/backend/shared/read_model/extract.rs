@@ -1,7 +1,7 @@
 // THE evidence extraction: one statement for any number of connection ids. It answers seven
-// set-based questions (connection+connector+schedule, stream stats, last and last
+// set-based questions (connection+schedule, their connectors, stream stats, last and last
 // successful run, failure streaks, open attention, unrecovered gaps), each aggregated by the
-// database into one JSON array, so the whole extraction is a single row of six values
+// database into one JSON array, so the whole extraction is a single row of seven values
 // however many ids and source rows. Used by the lazy fold, the sweeper, the rebuild and the
 // detail read.
 
