@@ -9,8 +9,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 
-/// A JSON body. Wrong content type is 415, unparsable or ill-typed JSON is 400/422, an
-/// over-limit body is 413.
+/// A JSON body. Wrong content type is 415, unparsable or ill-typed JSON is 400/422 (an array
+/// where the schema has an object is ill-typed: see `strict_json`), an over-limit body is
+/// 413.
 pub struct Json<T>(pub T);
 
 impl<S, T> FromRequest<S> for Json<T>
@@ -28,14 +29,16 @@ where
         if holds_nul(&document) {
             return Err(nul_refused());
         }
-        serde_json::from_value(document).map(Json).map_err(|e| {
-            ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_request_error",
-                "invalid_body",
-                format!("Failed to deserialize the JSON body into the target type: {e}"),
-            )
-        })
+        super::strict_json::from_value(document)
+            .map(Json)
+            .map_err(|e| {
+                ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid_request_error",
+                    "invalid_body",
+                    format!("Failed to deserialize the JSON body into the target type: {e}"),
+                )
+            })
     }
 }
 

@@ -282,6 +282,41 @@ async fn bad_input_is_refused_without_changes(backend: Backend) {
         422,
     )
     .await;
+    // An array where the schema has an object is ill-typed at any depth, never read as the
+    // object's fields in order (serde's default for structs).
+    refused(
+        &app,
+        Method::POST,
+        "/_ref/connections",
+        json_body(json!(["spotify"])),
+        422,
+    )
+    .await;
+    refused(
+        &app,
+        Method::POST,
+        &c("/gaps/recover"),
+        json_body(json!([])),
+        422,
+    )
+    .await;
+    let nested = refused(
+        &app,
+        Method::POST,
+        "/_ref/manifests",
+        json_body(json!({
+            "connector_id": "positional", "display_name": "Positional", "version": "1",
+            "streams": [["s", true]], "recommended_mode": "manual", "source_kind": "api"
+        })),
+        422,
+    )
+    .await;
+    assert!(
+        nested["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("invalid type: sequence")),
+        "{nested}"
+    );
     app.finish().await;
 }
 
