@@ -8,4 +8,4 @@ pub mod login;
 pub mod routes;
 pub mod server_fns;
 pub mod state;
-mod strict_json;
+pub(crate) mod strict_json;

@@ -4,17 +4,44 @@
 //! struct whose fields all have defaults, `["x"]` fills the first field), and serde_json
 //! offers that to every struct, at any depth. The API documents its bodies as objects, so
 //! an array in a struct's place must be refused like any other ill-typed body, not read
-//! positionally. [`from_value`] walks the document as serde_json would, except there.
+//! positionally. [`from_value`] walks a parsed document as serde_json would, except there;
+//! [`ObjectOnly`] refuses the array form of one struct read straight from the text.
 
+use serde::de::value::MapAccessDeserializer;
 use serde::de::{
     DeserializeOwned, DeserializeSeed, Deserializer, Error as _, IntoDeserializer, MapAccess,
     SeqAccess, Unexpected, Visitor,
 };
+use serde::Deserialize;
 use serde_json::{Map, Value};
 
 /// `serde_json::from_value`, refusing anything but an object where a struct is expected.
 pub fn from_value<T: DeserializeOwned>(value: Value) -> Result<T, serde_json::Error> {
     T::deserialize(Strict(value))
+}
+
+/// `T` read straight from a JSON text (no document in between, for large batches),
+/// refusing the array form at the top: for structs without nested structs, such as a record.
+pub struct ObjectOnly<T>(pub T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for ObjectOnly<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Fields<T>(std::marker::PhantomData<T>);
+
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for Fields<T> {
+            type Value = ObjectOnly<T>;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an object")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                T::deserialize(MapAccessDeserializer::new(map)).map(ObjectOnly)
+            }
+        }
+
+        deserializer.deserialize_map(Fields(std::marker::PhantomData))
+    }
 }
 
 struct Strict(Value);
@@ -135,7 +162,7 @@ impl<'de> MapAccess<'de> for Entries {
 
 #[cfg(test)]
 mod tests {
-    use super::from_value;
+    use super::{from_value, ObjectOnly};
     use serde::Deserialize;
     use serde_json::json;
 
@@ -182,6 +209,15 @@ mod tests {
         assert!(from_value::<Outer>(json!({"items": [["x", true]]})).is_err());
         // Arrays where the type is a list stay fine.
         assert!(from_value::<Vec<Inner>>(json!([{"name": "x"}])).is_ok());
+    }
+
+    #[test]
+    fn object_only_reads_objects_and_refuses_arrays() {
+        let read: ObjectOnly<Inner> = serde_json::from_str(r#"{"name": "x"}"#).unwrap();
+        assert_eq!(read.0.name, "x");
+        assert!(serde_json::from_str::<Inner>(r#"["x", true]"#).is_ok());
+        assert!(serde_json::from_str::<ObjectOnly<Inner>>(r#"["x", true]"#).is_err());
+        assert!(serde_json::from_str::<ObjectOnly<Inner>>(r#"{"name": "x", "o": 1}"#).is_err());
     }
 
     #[test]

@@ -220,6 +220,23 @@ async fn bad_input_is_refused_without_changes(backend: Backend) {
         415,
     )
     .await;
+    // A record is an object, never its fields in order (serde's default for structs).
+    refused(
+        &app,
+        Method::POST,
+        &c("/records"),
+        json_body(json!([["plays", "a", {"n": 1}]])),
+        422,
+    )
+    .await;
+    refused(
+        &app,
+        Method::POST,
+        &c("/records"),
+        Some(("application/x-ndjson", b"[\"plays\",\"a\",1]\n".to_vec())),
+        422,
+    )
+    .await;
     let oversized: Vec<Value> = (0..10_001)
         .map(|i| record("plays", &format!("k{i}")))
         .collect();

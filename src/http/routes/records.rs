@@ -3,6 +3,7 @@
 use crate::http::error::{ApiError, ApiResult, ErrorEnvelope};
 use crate::http::extract::{nul_refused, too_large, Json, Path};
 use crate::http::state::AppState;
+use crate::http::strict_json::ObjectOnly;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
@@ -91,13 +92,18 @@ fn parse_records(content_type: &str, bytes: &[u8]) -> ApiResult<Vec<RecordInput>
             .enumerate()
             .filter(|(_, line)| !line.iter().all(u8::is_ascii_whitespace))
             .map(|(i, line)| {
-                serde_json::from_slice::<RecordBody>(line)
-                    .map(RecordInput::from)
+                serde_json::from_slice::<ObjectOnly<RecordBody>>(line)
+                    .map(|ObjectOnly(record)| RecordInput::from(record))
                     .map_err(|e| parse_error(Some(i + 1), e))
             })
             .collect(),
-        "application/json" => serde_json::from_slice::<Vec<RecordBody>>(bytes)
-            .map(|records| records.into_iter().map(RecordInput::from).collect())
+        "application/json" => serde_json::from_slice::<Vec<ObjectOnly<RecordBody>>>(bytes)
+            .map(|records| {
+                records
+                    .into_iter()
+                    .map(|ObjectOnly(record)| RecordInput::from(record))
+                    .collect()
+            })
             .map_err(|e| parse_error(None, e)),
         _ => Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
