@@ -106,9 +106,11 @@ pub(crate) async fn ingest(
     }
 
     // What is stored under these keys now (one statement for the batch).
+    // Row sets are JSON arrays of arrays, values in the order of their field lists: SQLite
+    // then reads each field by position instead of searching the row's keys for it.
     let keys: Vec<serde_json::Value> = records
         .iter()
-        .map(|r| serde_json::json!({"stream": r.stream, "record_key": r.record_key}))
+        .map(|r| serde_json::json!([r.stream, r.record_key]))
         .collect();
     // Driven from the batch: one primary-key probe per key. Joined the other way round,
     // SQLite walked every record of the connection for every key of the batch, so ingest
@@ -117,7 +119,7 @@ pub(crate) async fn ingest(
         "SELECT r.stream, r.record_key, r.content_hash, r.deleted_at
          FROM {} AS j {} records r
            ON r.connection_id = $1 AND r.stream = j.stream AND r.record_key = j.record_key",
-        D::json_rows(2, KEY_FIELDS),
+        D::json_array_rows(2, KEY_FIELDS),
         D::JOIN_IN_ORDER,
     );
     let rows = sqlx::query(&sql)
@@ -156,13 +158,14 @@ pub(crate) async fn ingest(
                 *deltas.entry(record.stream.as_str()).or_insert(0) += 1;
             }
         }
-        changed.push(serde_json::json!({
-            "stream": record.stream,
-            "record_key": record.record_key,
-            "data": data,
-            "content_hash": hash,
-            "emitted_at": record.emitted_at.map(ms),
-        }));
+        // In `RECORD_FIELDS` order.
+        changed.push(serde_json::json!([
+            record.stream,
+            record.record_key,
+            data,
+            hash,
+            record.emitted_at.map(ms),
+        ]));
     }
     if changed.is_empty() {
         // Identical re-ingest: nothing written, nothing dirtied.
@@ -179,7 +182,7 @@ pub(crate) async fn ingest(
             data = excluded.data, content_hash = excluded.content_hash,
             emitted_at = excluded.emitted_at, updated_at = excluded.updated_at,
             deleted_at = NULL",
-        D::json_rows(3, RECORD_FIELDS)
+        D::json_array_rows(3, RECORD_FIELDS)
     );
     sqlx::query(&sql)
         .bind(connection_id)
