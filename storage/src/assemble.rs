@@ -3,7 +3,7 @@
 //! rebuild and the detail read all go through [`assemble`].
 
 use crate::codec::{instant, opt_instant, parse_enum};
-use crate::evidence_row::Maintenance;
+use crate::evidence_row::{from_json, Maintenance};
 use console_domain::evidence::{
     CountState, Evidence, EvidenceMeta, EvidenceState, GapEvidence, RunBrief, StreamEvidence,
 };
@@ -25,6 +25,27 @@ pub(crate) struct ConnectionSource {
     pub revoked_at: Option<i64>,
     pub schedule: Option<ScheduleSource>,
     pub maintenance: Option<Maintenance>,
+    /// The run-side parts a fold carries over from the stored row instead of asking again.
+    pub carried: Carried,
+}
+
+/// Run-side parts of the stored evidence row, as stored (JSON text), each `None` where the
+/// extraction asked the source tables again (see `crate::dirty_parts`).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Carried {
+    pub runs: Option<CarriedRuns>,
+    /// `open_attention`.
+    pub attention: Option<String>,
+    /// `unrecovered_gaps`.
+    pub gaps: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct CarriedRuns {
+    pub last_run: Option<String>,
+    pub last_successful_run: Option<String>,
+    pub consecutive_failures: i64,
+    pub consecutive_connector_errors: i64,
 }
 
 /// A connection's connector, read once per extraction however many of its connections
@@ -97,6 +118,32 @@ fn brief(run: &RunSource) -> Result<RunBrief, String> {
     })
 }
 
+/// Last run, last success and the two failure streaks: carried over, or from the runs read.
+type RunSide = (Option<RunBrief>, Option<RunBrief>, i64, i64);
+
+fn run_side(carried: Option<&CarriedRuns>, parts: &Parts) -> Result<RunSide, String> {
+    if let Some(runs) = carried {
+        let stored = |text: &Option<String>, field: &str| {
+            text.as_deref()
+                .map(|t| from_json::<RunBrief>(t, field))
+                .transpose()
+        };
+        return Ok((
+            stored(&runs.last_run, "last_run")?,
+            stored(&runs.last_successful_run, "last_successful_run")?,
+            runs.consecutive_failures,
+            runs.consecutive_connector_errors,
+        ));
+    }
+    let newest = |is: fn(&RunSource) -> bool| parts.runs.iter().find(|r| is(r)).map(brief);
+    Ok((
+        newest(|r| r.is_last).transpose()?,
+        newest(|r| r.is_last_success).transpose()?,
+        parts.consecutive_failures,
+        parts.consecutive_connector_errors,
+    ))
+}
+
 /// Assembles one connection's evidence. Errors are sanitized: they name what could not be
 /// read, never the data.
 pub(crate) fn assemble(
@@ -139,42 +186,52 @@ pub(crate) fn assemble(
     }
     let total_records = streams.iter().map(|s| s.record_count).sum();
 
-    let last_run = parts
-        .runs
-        .iter()
-        .find(|r| r.is_last)
-        .map(brief)
-        .transpose()?;
-    let last_successful_run = parts
-        .runs
-        .iter()
-        .find(|r| r.is_last_success)
-        .map(brief)
-        .transpose()?;
+    let (last_run, last_successful_run, consecutive_failures, consecutive_connector_errors) =
+        run_side(c.carried.runs.as_ref(), parts)?;
 
-    let mut open_attention: Vec<AttentionKind> = Vec::new();
-    for kind in &parts.attention {
-        let kind = parse_enum(kind, "attention kind", AttentionKind::parse)?;
-        if !open_attention.contains(&kind) {
-            open_attention.push(kind);
+    let open_attention: Vec<AttentionKind> = match &c.carried.attention {
+        Some(stored) => from_json(stored, "open_attention")?,
+        None => {
+            let mut kinds = Vec::new();
+            for kind in &parts.attention {
+                let kind = parse_enum(kind, "attention kind", AttentionKind::parse)?;
+                if !kinds.contains(&kind) {
+                    kinds.push(kind);
+                }
+            }
+            kinds
         }
-    }
+    };
 
-    let unrecovered_gaps = parts
-        .gaps
-        .iter()
-        .map(|g| GapEvidence {
-            run_id: g.run_id.clone(),
-            stream: g.stream.clone(),
-            reason: g.reason.clone(),
-            retryable: g.retryable,
-            // A stream the manifest no longer declares is not required.
-            required: manifest
-                .streams
-                .iter()
-                .any(|s| s.name == g.stream && s.required),
-        })
-        .collect();
+    // Whether a gap's stream is required is the manifest's say, so it is decided again
+    // even for carried gaps (a manifest change sets no part). A stream the manifest no
+    // longer declares is not required.
+    let required = |stream: &str| {
+        manifest
+            .streams
+            .iter()
+            .any(|s| s.name == stream && s.required)
+    };
+    let unrecovered_gaps: Vec<GapEvidence> = match &c.carried.gaps {
+        Some(stored) => from_json::<Vec<GapEvidence>>(stored, "unrecovered_gaps")?
+            .into_iter()
+            .map(|g| GapEvidence {
+                required: required(&g.stream),
+                ..g
+            })
+            .collect(),
+        None => parts
+            .gaps
+            .iter()
+            .map(|g| GapEvidence {
+                run_id: g.run_id.clone(),
+                stream: g.stream.clone(),
+                reason: g.reason.clone(),
+                retryable: g.retryable,
+                required: required(&g.stream),
+            })
+            .collect(),
+    };
 
     let schedule = c
         .schedule
@@ -239,8 +296,8 @@ pub(crate) fn assemble(
         total_records_state: CountState::Known,
         last_run,
         last_successful_run,
-        consecutive_failures: parts.consecutive_failures,
-        consecutive_connector_errors: parts.consecutive_connector_errors,
+        consecutive_failures,
+        consecutive_connector_errors,
         open_attention,
         unrecovered_gaps,
         schedule,
@@ -251,4 +308,184 @@ pub(crate) fn assemble(
         stale_at,
         meta,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::evidence_row::EvidenceColumns;
+    use console_domain::model::{RefreshPolicy, StreamSpec};
+
+    fn connector(items_required: bool, staleness: Option<i64>) -> ConnectorSource {
+        let streams = [("items", items_required), ("extras", false)]
+            .into_iter()
+            .map(|(name, required)| StreamSpec {
+                name: name.to_owned(),
+                required,
+            })
+            .collect();
+        ConnectorSource {
+            display_name: "Alpha".to_owned(),
+            source_kind: "api".to_owned(),
+            recommended_mode: "scheduled".to_owned(),
+            manifest: Ok(ConnectorManifest {
+                connector_id: "alpha".to_owned(),
+                display_name: "Alpha".to_owned(),
+                version: "1".to_owned(),
+                streams,
+                refresh_policy: RefreshPolicy {
+                    maximum_staleness_seconds: staleness,
+                },
+                recommended_mode: RecommendedMode::Scheduled,
+                source_kind: "api".to_owned(),
+            }),
+        }
+    }
+
+    fn connection() -> ConnectionSource {
+        ConnectionSource {
+            connection_id: "c1".to_owned(),
+            connector_id: "alpha".to_owned(),
+            display_name: None,
+            status: "active".to_owned(),
+            maximum_staleness_seconds: None,
+            created_at: 1_000,
+            updated_at: 1_000,
+            revoked_at: None,
+            schedule: None,
+            maintenance: None,
+            carried: Carried::default(),
+        }
+    }
+
+    fn run(id: &str, status: &str, started_at: i64, last: bool, success: bool) -> RunSource {
+        RunSource {
+            run_id: id.to_owned(),
+            status: status.to_owned(),
+            started_at,
+            finished_at: Some(started_at + 10),
+            failure_reason: (status == "failed").then(|| "connector_error".to_owned()),
+            records_written: 3,
+            gap_count: 1,
+            is_last: last,
+            is_last_success: success,
+        }
+    }
+
+    /// Every run-side part present: two runs, streaks, attention, a gap on each stream.
+    fn parts() -> Parts {
+        Parts {
+            stats: vec![StatSource {
+                stream: "items".to_owned(),
+                record_count: 4,
+                last_updated_at: Some(2_000),
+            }],
+            runs: vec![
+                run("r2", "failed", 5_000, true, false),
+                run("r1", "succeeded_with_gaps", 4_000, false, true),
+            ],
+            consecutive_failures: 1,
+            consecutive_connector_errors: 1,
+            attention: vec!["reauth".to_owned(), "reauth".to_owned()],
+            gaps: ["items", "extras"]
+                .into_iter()
+                .map(|stream| GapSource {
+                    run_id: "r1".to_owned(),
+                    stream: stream.to_owned(),
+                    reason: "timeout".to_owned(),
+                    retryable: true,
+                })
+                .collect(),
+        }
+    }
+
+    /// The stored row's run-side parts, as a fold reads them back.
+    fn carried_from(e: &Evidence) -> Carried {
+        let stored = EvidenceColumns::from_evidence(e);
+        Carried {
+            runs: Some(CarriedRuns {
+                last_run: stored.last_run,
+                last_successful_run: stored.last_successful_run,
+                consecutive_failures: stored.consecutive_failures,
+                consecutive_connector_errors: stored.consecutive_connector_errors,
+            }),
+            attention: Some(stored.open_attention),
+            gaps: Some(stored.unrecovered_gaps),
+        }
+    }
+
+    #[test]
+    fn carried_parts_assemble_the_evidence_the_source_rows_do() {
+        let folded = assemble(&connection(), &connector(true, None), &parts()).unwrap();
+        assert!(folded.last_run.is_some() && folded.last_successful_run.is_some());
+        assert_eq!(folded.open_attention, vec![AttentionKind::Reauth]);
+        assert_eq!(folded.unrecovered_gaps.len(), 2);
+
+        // A later fold whose writes touched none of the run-side parts (a manifest change
+        // that makes `items` optional and sets a staleness window) carries them over: it
+        // gets what asking the unchanged source rows again gives, required flags and the
+        // stale-at of the carried last success included.
+        let after_change = connector(false, Some(3_600));
+        let asked_again = assemble(&connection(), &after_change, &parts()).unwrap();
+        let only_stats = Parts {
+            stats: parts().stats,
+            ..Parts::default()
+        };
+        let carried = ConnectionSource {
+            carried: carried_from(&folded),
+            ..connection()
+        };
+        let carried_over = assemble(&carried, &after_change, &only_stats).unwrap();
+        assert_eq!(carried_over, asked_again);
+        assert!(carried_over.unrecovered_gaps.iter().all(|g| !g.required));
+        assert!(carried_over.stale_at.is_some());
+        assert_ne!(carried_over, folded);
+
+        // Each part alone: carried where its bit is clear, asked where it is set.
+        let partly = |runs: bool, attention: bool, gaps: bool| {
+            let all = carried_from(&folded);
+            let source = ConnectionSource {
+                carried: Carried {
+                    runs: all.runs.filter(|_| runs),
+                    attention: all.attention.filter(|_| attention),
+                    gaps: all.gaps.filter(|_| gaps),
+                },
+                ..connection()
+            };
+            let mut sources = Parts {
+                stats: parts().stats,
+                ..Parts::default()
+            };
+            let full = parts();
+            if !runs {
+                sources.runs = full.runs;
+                sources.consecutive_failures = full.consecutive_failures;
+                sources.consecutive_connector_errors = full.consecutive_connector_errors;
+            }
+            if !attention {
+                sources.attention = full.attention;
+            }
+            if !gaps {
+                sources.gaps = full.gaps;
+            }
+            assemble(&source, &after_change, &sources).unwrap()
+        };
+        for mask in 0..8 {
+            let e = partly(mask & 1 != 0, mask & 2 != 0, mask & 4 != 0);
+            assert_eq!(e, asked_again, "carried parts {mask:03b}");
+        }
+    }
+
+    #[test]
+    fn unreadable_carried_parts_fail_the_row_without_quoting_it() {
+        let source = ConnectionSource {
+            carried: Carried {
+                attention: Some("not json {secret}".to_owned()),
+                ..Carried::default()
+            },
+            ..connection()
+        };
+        let reason = assemble(&source, &connector(true, None), &parts()).unwrap_err();
+        assert_eq!(reason, "stored open_attention is not readable");
+    }
 }

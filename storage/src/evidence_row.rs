@@ -180,7 +180,10 @@ fn to_json<T: Serialize>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned())
 }
 
-fn from_json<T: for<'de> Deserialize<'de>>(text: &str, field: &str) -> Result<T, String> {
+pub(crate) fn from_json<T: for<'de> Deserialize<'de>>(
+    text: &str,
+    field: &str,
+) -> Result<T, String> {
     serde_json::from_str(text).map_err(|_| format!("stored {field} is not readable"))
 }
 

@@ -12,6 +12,7 @@ mod assemble;
 mod backend;
 mod codec;
 mod dialect;
+mod dirty_parts;
 pub mod error;
 mod evidence_row;
 mod json_array;

@@ -12,3 +12,6 @@ mod reads;
 
 #[path = "store/maintenance.rs"]
 mod maintenance;
+
+#[path = "store/carried.rs"]
+mod carried;

@@ -644,7 +644,7 @@ async fn random_writes(
     let now = || t(clock.fetch_add(1, Ordering::SeqCst));
     for _ in 0..40 {
         let id = &ids[rng.next(ids.len() as u64) as usize];
-        let result: Result<(), StoreError> = match rng.next(7) {
+        let result: Result<(), StoreError> = match rng.next(8) {
             0 | 1 => {
                 let n = 1 + rng.next(4);
                 let batch: Vec<_> = (0..n)
@@ -720,6 +720,19 @@ async fn random_writes(
                     other => other.map(|_| ()),
                 }
             }
+            // Every connection of the connector, with parts carried over by their folds:
+            // the gaps' required flags follow the manifest.
+            6 => store
+                .upsert_connector(
+                    &manifest(
+                        "alpha",
+                        &[("items", rng.next(2) == 0), ("extras", false)],
+                        Some(600 * (1 + rng.next(3) as i64)),
+                    ),
+                    now(),
+                )
+                .await
+                .map(|_| ()),
             _ => store
                 .update_connection(
                     id,
@@ -797,7 +810,9 @@ async fn concurrent_writers_and_two_folders_converge_to_rebuild(h: Harness) {
 }
 
 /// A sweep big enough that its extraction is shared between two connections (half the rows
-/// each) publishes the same evidence as a rebuild from scratch, for every row.
+/// each) publishes the same evidence as a rebuild from scratch, for every row. The rows were
+/// folded once between two rounds of writes, so the sweep carries over the parts the second
+/// round left alone (every row is dirtied by its manifest changes).
 async fn a_large_sweep_equals_a_rebuild(h: Harness) {
     h.connector("alpha").await;
     let mut ids = Vec::new();
@@ -805,14 +820,33 @@ async fn a_large_sweep_equals_a_rebuild(h: Harness) {
         ids.push(h.connection("alpha", i).await.connection_id);
     }
     let clock = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(100));
-    for (w, chunk) in ids.chunks(10).enumerate() {
-        random_writes(
-            h.store.clone(),
-            chunk.to_vec(),
-            31 + w as u64,
-            clock.clone(),
-        )
-        .await;
+    for round in 0..2u64 {
+        for (w, chunk) in ids.chunks(10).enumerate() {
+            random_writes(
+                h.store.clone(),
+                chunk.to_vec(),
+                31 + 100 * round + w as u64,
+                clock.clone(),
+            )
+            .await;
+        }
+        // `items` required at the first fold, optional at the sweep: every carried gap's
+        // required flag has to follow the manifest.
+        let items_required = round == 0;
+        h.store
+            .upsert_connector(
+                &manifest(
+                    "alpha",
+                    &[("items", items_required), ("extras", false)],
+                    Some(900),
+                ),
+                t(clock.fetch_add(1, Ordering::SeqCst)),
+            )
+            .await
+            .unwrap();
+        if round == 0 {
+            h.fold_all(clock.load(Ordering::SeqCst)).await;
+        }
     }
     let end = clock.load(Ordering::SeqCst) + 10;
     let dirty = h.dirty().await.len() as u64;

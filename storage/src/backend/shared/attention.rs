@@ -1,6 +1,7 @@
 // Attention: things only the owner can do. Open and resolve dirty the connection.
 
 use super::common::{begin_write, lock_connection, mark_dirty, Affected};
+use crate::dirty_parts::DirtyParts;
 use crate::types::AttentionRow;
 use console_domain::model::AttentionKind;
 use console_domain::Instant;
@@ -65,7 +66,12 @@ pub(crate) async fn open(
     .bind(ms(now))
     .execute(&mut *tx)
     .await?;
-    mark_dirty(&mut tx, Affected::Connection(connection_id), now).await?;
+    mark_dirty(
+        &mut tx,
+        Affected::Connection(connection_id),
+        DirtyParts::ATTENTION,
+        now,
+    ).await?;
     let row = fetch(&mut tx, &id)
         .await?
         .ok_or_else(|| StoreError::not_found("attention", &id))?;
@@ -91,7 +97,12 @@ pub(crate) async fn resolve(
     .await?;
     if let Some(row) = row {
         let connection_id: String = row.try_get("connection_id")?;
-        mark_dirty(&mut tx, Affected::Connection(&connection_id), now).await?;
+        mark_dirty(
+            &mut tx,
+            Affected::Connection(&connection_id),
+            DirtyParts::ATTENTION,
+            now,
+        ).await?;
     }
     let current = fetch(&mut tx, attention_id)
         .await?

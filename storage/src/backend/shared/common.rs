@@ -1,6 +1,7 @@
 // Shared helpers of one backend: write transactions, the global write sequence, dirty
 // marking, and decoding of evidence rows. Compiled once per backend (see backend/mod.rs).
 
+use crate::dirty_parts::DirtyParts;
 use crate::evidence_row::{EvidenceColumns, Maintenance, EVIDENCE_COLUMNS, MAINTENANCE_COLUMNS};
 use console_domain::Instant;
 
@@ -44,13 +45,16 @@ pub(crate) enum Affected<'a> {
 }
 
 /// Marks the affected evidence rows dirty inside the writer's transaction: takes one value of
-/// the global sequence and moves each row's `write_seq` strictly up. Creates the row if it
-/// is missing (self-healing) and refreshes the identity columns that are exact copies of
-/// the connection and connector (status, names), so status filters never lag a write.
+/// the global sequence and moves each row's `write_seq` strictly up, and records `parts`,
+/// the carried-over evidence parts the write may have changed (added to a dirty row's, in
+/// place of a clean row's). Creates the row if it is missing (self-healing; it has nothing
+/// to carry over, so every part) and refreshes the identity columns that are exact copies
+/// of the connection and connector (status, names), so status filters never lag a write.
 /// Returns how many rows were marked.
 pub(crate) async fn mark_dirty(
     c: &mut Conn,
     affected: Affected<'_>,
+    parts: DirtyParts,
     now: Instant,
 ) -> StoreResult<u64> {
     // Benchmarks price the marking by switching it off (feature `testing` only).
@@ -68,11 +72,11 @@ pub(crate) async fn mark_dirty(
             connection_id, connector_id, connector_display_name, display_name, status,
             source_kind, recommended_mode, created_at, updated_at, revoked_at,
             maximum_staleness_override, needs_rank, stale_sort,
-            dirty, dirty_since, write_seq, folded_seq)
+            dirty, dirty_since, write_seq, folded_seq, dirty_parts)
          SELECT c.connection_id, c.connector_id, k.display_name, c.display_name, c.status,
             k.source_kind, k.recommended_mode, c.created_at, c.updated_at, c.revoked_at,
             c.maximum_staleness_seconds, 3, {no_stale},
-            TRUE, $1, $2, 0
+            TRUE, $1, $2, 0, {all}
          FROM connections c JOIN connectors k ON k.connector_id = c.connector_id
          WHERE {filter}
          ON CONFLICT (connection_id) DO UPDATE SET
@@ -84,15 +88,18 @@ pub(crate) async fn mark_dirty(
             updated_at = excluded.updated_at,
             revoked_at = excluded.revoked_at,
             dirty = TRUE,
+            dirty_parts = CASE WHEN e.dirty THEN e.dirty_parts | $4 ELSE $4 END,
             dirty_since = COALESCE(e.dirty_since, excluded.dirty_since),
             write_seq = CASE WHEN excluded.write_seq > e.write_seq
                              THEN excluded.write_seq ELSE e.write_seq + 1 END",
         no_stale = crate::evidence_row::NO_STALE_AT,
+        all = DirtyParts::ALL.bits(),
     );
     let done = sqlx::query(&sql)
         .bind(ms(now))
         .bind(seq)
         .bind(id)
+        .bind(parts.bits())
         .execute(&mut *c)
         .await?;
     Ok(done.rows_affected())

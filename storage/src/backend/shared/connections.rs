@@ -1,6 +1,7 @@
 // Connections: create (with its dirty evidence row), read, change, delete, selectors.
 
 use super::common::{begin_write, lock_connection, mark_dirty, Affected};
+use crate::dirty_parts::DirtyParts;
 use crate::types::{ConnectionChange, ConnectionRow, NewConnection};
 use console_domain::model::ConnectionStatus;
 use console_domain::selector::SelectorCandidates;
@@ -69,7 +70,8 @@ pub(crate) async fn create(
     .bind(revoked_at)
     .execute(&mut *tx)
     .await?;
-    mark_dirty(&mut tx, Affected::Connection(&id), now).await?;
+    // A new row: nothing folded to carry over.
+    mark_dirty(&mut tx, Affected::Connection(&id), DirtyParts::ALL, now).await?;
     let row = fetch(&mut tx, &id)
         .await?
         .ok_or_else(|| StoreError::not_found("connection", &id))?;
@@ -162,7 +164,13 @@ pub(crate) async fn update(
         tx.commit().await?;
         return Ok(current);
     }
-    mark_dirty(&mut tx, Affected::Connection(connection_id), now).await?;
+    mark_dirty(
+        &mut tx,
+        Affected::Connection(connection_id),
+        DirtyParts::NONE,
+        now,
+    )
+    .await?;
     let row = fetch(&mut tx, connection_id)
         .await?
         .ok_or_else(|| StoreError::not_found("connection", connection_id))?;

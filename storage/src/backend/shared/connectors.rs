@@ -1,6 +1,7 @@
 // Connector manifests. A changed manifest dirties every connection of the connector.
 
 use super::common::{begin_write, mark_dirty, Affected};
+use crate::dirty_parts::DirtyParts;
 use console_domain::model::ConnectorManifest;
 use console_domain::Instant;
 
@@ -61,7 +62,12 @@ pub(crate) async fn upsert(
     .execute(&mut *tx)
     .await?;
     if existing.is_some() {
-        mark_dirty(&mut tx, Affected::Connector(&manifest.connector_id), now).await?;
+        mark_dirty(
+            &mut tx,
+            Affected::Connector(&manifest.connector_id),
+            DirtyParts::NONE,
+            now,
+        ).await?;
     }
     tx.commit().await?;
     Ok(true)

@@ -2,6 +2,7 @@
 // counts kept as an exact delta in the same transaction. A no-op changes nothing.
 
 use super::common::{begin_write, lock_connection, mark_dirty, Affected};
+use crate::dirty_parts::DirtyParts;
 use crate::dialect::Dialect;
 use crate::evidence_row::ColType;
 use crate::types::{IngestCounts, RecordDeletion, RecordInput};
@@ -191,7 +192,12 @@ pub(crate) async fn ingest(
         .execute(&mut *tx)
         .await?;
     apply_stat_deltas(&mut tx, connection_id, &deltas, now).await?;
-    mark_dirty(&mut tx, Affected::Connection(connection_id), now).await?;
+    mark_dirty(
+        &mut tx,
+        Affected::Connection(connection_id),
+        DirtyParts::NONE,
+        now,
+    ).await?;
     tx.commit().await?;
     Ok(counts)
 }
@@ -237,7 +243,12 @@ pub(crate) async fn delete(
         let mut deltas = BTreeMap::new();
         deltas.insert(deletion.stream.as_str(), -(n as i64));
         apply_stat_deltas(&mut tx, connection_id, &deltas, now).await?;
-        mark_dirty(&mut tx, Affected::Connection(connection_id), now).await?;
+        mark_dirty(
+        &mut tx,
+        Affected::Connection(connection_id),
+        DirtyParts::NONE,
+        now,
+    ).await?;
     }
     tx.commit().await?;
     Ok(n)

@@ -2,6 +2,7 @@
 // connection's evidence; heartbeats are liveness only and dirty nothing.
 
 use super::common::{begin_write, lock_connection, mark_dirty, Affected};
+use crate::dirty_parts::DirtyParts;
 use super::schedules::on_run_started;
 use crate::dialect::Dialect;
 use crate::evidence_row::ColType;
@@ -141,7 +142,15 @@ pub(crate) async fn start(
     }
     inserted?;
     on_run_started(&mut tx, connection_id, now).await?;
-    mark_dirty(&mut tx, Affected::Connection(connection_id), now).await?;
+    // The evidence holds finished runs only (open runs are read live); what a start changes
+    // is the schedule's next due time, which every fold reads.
+    mark_dirty(
+        &mut tx,
+        Affected::Connection(connection_id),
+        DirtyParts::NONE,
+        now,
+    )
+    .await?;
     let run = fetch(&mut tx, &run_id)
         .await?
         .ok_or_else(|| StoreError::not_found("run", &run_id))?;
@@ -279,7 +288,13 @@ pub(crate) async fn finish(
             .execute(&mut *tx)
             .await?;
     }
-    mark_dirty(&mut tx, Affected::Connection(&connection_id), now).await?;
+    mark_dirty(
+        &mut tx,
+        Affected::Connection(&connection_id),
+        DirtyParts::RUNS | DirtyParts::GAPS,
+        now,
+    )
+    .await?;
     let run = fetch(&mut tx, run_id)
         .await?
         .ok_or_else(|| StoreError::not_found("run", run_id))?;
@@ -370,7 +385,13 @@ pub(crate) async fn recover_gaps(
     .await?;
     let n = done.rows_affected();
     if n > 0 {
-        mark_dirty(&mut tx, Affected::Connection(connection_id), now).await?;
+        mark_dirty(
+            &mut tx,
+            Affected::Connection(connection_id),
+            DirtyParts::GAPS,
+            now,
+        )
+        .await?;
     }
     tx.commit().await?;
     Ok(n)

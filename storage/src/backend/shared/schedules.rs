@@ -2,6 +2,7 @@
 // schedule's creation + jitter; NULL while disabled.
 
 use super::common::{begin_write, lock_connection, mark_dirty, Affected};
+use crate::dirty_parts::DirtyParts;
 use crate::types::ScheduleInput;
 use console_domain::Instant;
 
@@ -68,7 +69,12 @@ pub(crate) async fn put(
     .bind(ms(now))
     .execute(&mut *tx)
     .await?;
-    mark_dirty(&mut tx, Affected::Connection(connection_id), now).await?;
+    mark_dirty(
+        &mut tx,
+        Affected::Connection(connection_id),
+        DirtyParts::NONE,
+        now,
+    ).await?;
     tx.commit().await?;
     Ok(())
 }

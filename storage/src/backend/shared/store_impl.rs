@@ -223,7 +223,7 @@ impl Store for BackendStore {
         _now: Instant,
     ) -> StoreResult<Option<Evidence>> {
         let mut c = self.pool.acquire().await?;
-        let mut extracted = extract::extract(&mut c, &[connection_id.to_owned()]).await?;
+        let mut extracted = extract::extract(&mut c, &[connection_id.to_owned()], extract::Reading::Full).await?;
         match extracted.remove(connection_id) {
             Some(result) => Ok(Some(lift(result)?)),
             None => Ok(None),

@@ -3,13 +3,16 @@
 // successful run, failure streaks, open attention, unrecovered gaps), each aggregated by the
 // database into one JSON array, so the whole extraction is a single row of seven values
 // however many ids and source rows. Used by the lazy fold, the sweeper, the rebuild and the
-// detail read.
+// detail read. A fold's extraction asks the run-side questions only for the rows whose
+// writes since their last fold touched those parts (`dirty_parts`) and carries the other
+// rows' parts over from the stored evidence, read by the same statement.
 
 use crate::assemble::{
-    assemble, ConnectionSource, ConnectorSource, GapSource, Parts, RunSource, ScheduleSource,
-    StatSource,
+    assemble, Carried, CarriedRuns, ConnectionSource, ConnectorSource, GapSource, Parts,
+    RunSource, ScheduleSource, StatSource,
 };
 use crate::dialect::Dialect;
+use crate::dirty_parts::DirtyParts;
 use crate::evidence_row::{Maintenance, StoredBool};
 use console_domain::evidence::Evidence;
 use serde::de::DeserializeOwned;
@@ -18,6 +21,30 @@ use std::collections::HashMap;
 
 /// Per connection that exists: its evidence, or a sanitized reason it could not be built.
 pub(crate) type Extracted = HashMap<String, Result<Evidence, String>>;
+
+/// How much of each connection's evidence an extraction reads from the source tables.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Reading {
+    /// Every part (the rebuild, which repairs drift, and the detail read).
+    Full,
+    /// The parts the writes since the row's last fold may have changed (its `dirty_parts`);
+    /// the others are carried over from the stored row (folds, and reads that fold).
+    Changed,
+}
+
+/// Whether a row's `part` is asked of the source tables, as an SQL condition on the row's
+/// evidence `e` (LEFT JOINed: a connection without a row has nothing to carry over). The
+/// one definition both the run-side questions and the connection question use, so the
+/// rows a question answers are exactly the rows read as asked.
+fn asks(reading: Reading, part: DirtyParts) -> String {
+    match reading {
+        Reading::Full => "(1 = 1)".to_owned(),
+        Reading::Changed => format!(
+            "(e.connection_id IS NULL OR (e.dirty_parts & {}) <> 0)",
+            part.bits()
+        ),
+    }
+}
 
 const SUCCESS: &str = "('succeeded', 'succeeded_with_gaps')";
 
@@ -54,6 +81,15 @@ struct ConnectionRow {
     folded_seq: Option<i64>,
     computed_at: Option<i64>,
     error: Option<String>,
+    asks_runs: StoredBool,
+    asks_attention: StoredBool,
+    asks_gaps: StoredBool,
+    last_run: Option<String>,
+    last_successful_run: Option<String>,
+    consecutive_failures: Option<i64>,
+    consecutive_connector_errors: Option<i64>,
+    open_attention: Option<String>,
+    unrecovered_gaps: Option<String>,
 }
 
 const CONNECTION_COLUMNS: &[&str] = &[
@@ -75,6 +111,15 @@ const CONNECTION_COLUMNS: &[&str] = &[
     "folded_seq",
     "computed_at",
     "error",
+    "asks_runs",
+    "asks_attention",
+    "asks_gaps",
+    "last_run",
+    "last_successful_run",
+    "consecutive_failures",
+    "consecutive_connector_errors",
+    "open_attention",
+    "unrecovered_gaps",
 ];
 
 impl ConnectionRow {
@@ -101,6 +146,27 @@ impl ConnectionRow {
             }),
             _ => None,
         };
+        // A part not asked again is carried over; its stored columns are NOT NULL (the
+        // runs' two are nullable: no run yet), so a missing value means it was not selected.
+        let carried = Carried {
+            runs: match (
+                self.asks_runs.0,
+                self.consecutive_failures,
+                self.consecutive_connector_errors,
+            ) {
+                (false, Some(consecutive_failures), Some(consecutive_connector_errors)) => {
+                    Some(CarriedRuns {
+                        last_run: self.last_run,
+                        last_successful_run: self.last_successful_run,
+                        consecutive_failures,
+                        consecutive_connector_errors,
+                    })
+                }
+                _ => None,
+            },
+            attention: self.open_attention.filter(|_| !self.asks_attention.0),
+            gaps: self.unrecovered_gaps.filter(|_| !self.asks_gaps.0),
+        };
         ConnectionSource {
             connection_id: self.connection_id,
             connector_id: self.connector_id,
@@ -112,6 +178,7 @@ impl ConnectionRow {
             revoked_at: self.revoked_at,
             schedule,
             maintenance,
+            carried,
         }
     }
 }
@@ -145,20 +212,45 @@ type GapRow = (String, String, String, String, StoredBool);
 /// The SQL of the extraction: one row, seven JSON arrays. Every question is driven by the
 /// bound ids (`i.id`), joined to each table through its index, so the plan never depends on
 /// table statistics: with none yet (a freshly rebuilt `record_stats`), Postgres scanned the
-/// whole table and tested every row against the id array.
-fn extraction_sql() -> String {
+/// whole table and tested every row against the id array. The run-side questions take only
+/// the ids whose part is asked ([`asks`]).
+fn extraction_sql(reading: Reading) -> String {
     let ids = || D::id_rows(1);
+    let ids_asking = |part: DirtyParts| match reading {
+        Reading::Full => ids(),
+        Reading::Changed => format!(
+            "(SELECT i.id FROM {} AS i
+              LEFT JOIN connector_summary_evidence e ON e.connection_id = i.id
+              WHERE {})",
+            ids(),
+            asks(reading, part)
+        ),
+    };
+    // The stored run-side parts, read only where they can be carried over.
+    let carried = match reading {
+        Reading::Full => "NULL AS last_run, NULL AS last_successful_run,
+                NULL AS consecutive_failures, NULL AS consecutive_connector_errors,
+                NULL AS open_attention, NULL AS unrecovered_gaps"
+            .to_owned(),
+        Reading::Changed => "e.last_run, e.last_successful_run, e.consecutive_failures,
+                e.consecutive_connector_errors, e.open_attention, e.unrecovered_gaps"
+            .to_owned(),
+    };
     // 1. Connections with schedule and evidence maintenance columns.
     let connections = aggregated(
         &format!(
             "SELECT c.connection_id, c.connector_id, c.display_name, c.status,
                     c.maximum_staleness_seconds, c.created_at, c.updated_at, c.revoked_at,
                     s.interval_seconds, s.jitter_seconds, s.enabled, s.next_due_at,
-                    e.dirty, e.dirty_since, e.write_seq, e.folded_seq, e.computed_at, e.error
+                    e.dirty, e.dirty_since, e.write_seq, e.folded_seq, e.computed_at, e.error,
+                    {} AS asks_runs, {} AS asks_attention, {} AS asks_gaps, {carried}
              FROM {} AS i
              JOIN connections c ON c.connection_id = i.id
              LEFT JOIN schedules s ON s.connection_id = c.connection_id
              LEFT JOIN connector_summary_evidence e ON e.connection_id = c.connection_id",
+            asks(reading, DirtyParts::RUNS),
+            asks(reading, DirtyParts::ATTENTION),
+            asks(reading, DirtyParts::GAPS),
             ids()
         ),
         CONNECTION_COLUMNS,
@@ -206,7 +298,7 @@ fn extraction_sql() -> String {
                      WHERE r2.connection_id = i.id AND r2.status {filter}
                      ORDER BY r2.started_at DESC, r2.run_id DESC LIMIT 1) AS found_id
              FROM {} AS i",
-            ids()
+            ids_asking(DirtyParts::RUNS)
         )
     };
     let runs = aggregated(
@@ -253,7 +345,7 @@ fn extraction_sql() -> String {
                              OR (s.started_at = r.started_at AND s.run_id > r.run_id)))
              ) x
              GROUP BY x.connection_id",
-            ids()
+            ids_asking(DirtyParts::RUNS)
         ),
         &["connection_id", "failures", "connector_errors"],
         None,
@@ -265,7 +357,7 @@ fn extraction_sql() -> String {
             "SELECT a.connection_id, a.kind, a.opened_at, a.attention_id
              FROM {} AS i JOIN attention a ON a.connection_id = i.id
              WHERE a.resolved_at IS NULL",
-            ids()
+            ids_asking(DirtyParts::ATTENTION)
         ),
         &["connection_id", "kind"],
         Some("q.connection_id, q.opened_at, q.attention_id"),
@@ -280,7 +372,7 @@ fn extraction_sql() -> String {
              JOIN run_gaps g ON g.connection_id = i.id
              JOIN runs r ON r.run_id = g.run_id
              WHERE g.recovered_at IS NULL",
-            ids()
+            ids_asking(DirtyParts::GAPS)
         ),
         &["connection_id", "run_id", "stream", "reason", "retryable"],
         Some("q.connection_id, q.run_started_at, q.run_id, q.seq"),
@@ -307,12 +399,16 @@ fn rows_of<T: DeserializeOwned>(row: &DbRow, column: &str) -> StoreResult<Vec<T>
 /// Extracts the evidence of `ids`, which must be distinct: the questions join them as rows,
 /// so an id given twice would count its streams and runs twice. Every caller passes ids read
 /// as a table's key (claimed or page rows, a rebuild batch, one detail id).
-pub(crate) async fn extract(c: &mut Conn, ids: &[String]) -> StoreResult<Extracted> {
+pub(crate) async fn extract(
+    c: &mut Conn,
+    ids: &[String],
+    reading: Reading,
+) -> StoreResult<Extracted> {
     let mut out = Extracted::new();
     if ids.is_empty() {
         return Ok(out);
     }
-    let row = sqlx::query(&extraction_sql())
+    let row = sqlx::query(&extraction_sql(reading))
         .bind(D::ids(ids))
         .fetch_one(&mut *c)
         .await?;
@@ -417,10 +513,11 @@ mod tests {
             .iter()
             .enumerate()
             .map(|(i, name)| match *name {
-                "enabled" | "dirty" => serde_json::json!(1),
-                "display_name" | "connection_id" | "connector_id" | "status" | "error" => {
-                    serde_json::json!(name)
-                }
+                "enabled" | "dirty" | "asks_runs" => serde_json::json!(1),
+                "asks_attention" | "asks_gaps" => serde_json::json!(0),
+                "display_name" | "connection_id" | "connector_id" | "status" | "error"
+                | "last_run" | "last_successful_run" | "open_attention"
+                | "unrecovered_gaps" => serde_json::json!(name),
                 _ => serde_json::json!(i),
             })
             .collect();

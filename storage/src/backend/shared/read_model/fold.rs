@@ -5,7 +5,7 @@
 // rows whose extraction failed keep their last evidence, get a sanitized `error` and move
 // to the back of the sweep queue.
 
-use super::extract::{extract, Extracted};
+use super::extract::{extract, Extracted, Reading};
 use crate::dialect::Dialect;
 use crate::evidence_row::{ColType, EvidenceColumns, EVIDENCE_COLUMNS};
 use crate::types::FoldReport;
@@ -401,12 +401,15 @@ async fn extract_shared(
         if let Some(mut helper) = pool.try_acquire() {
             let (mine, theirs) = ids.split_at(ids.len() / 2);
             let (mut extracted, more) =
-                futures::try_join!(extract(c, mine), extract(&mut helper, theirs))?;
+                futures::try_join!(
+                extract(c, mine, Reading::Changed),
+                extract(&mut helper, theirs, Reading::Changed)
+            )?;
             extracted.extend(more);
             return Ok(extracted);
         }
     }
-    extract(c, ids).await
+    extract(c, ids, Reading::Changed).await
 }
 
 /// Computes evidence without publishing (a page whose fold could not take the write lock).
@@ -416,7 +419,7 @@ pub(crate) async fn compute_only(
     now: Instant,
 ) -> StoreResult<FoldOutcome> {
     let mut c = pool.acquire().await?;
-    let extracted = extract(&mut c, ids).await?;
+    let extracted = extract(&mut c, ids, Reading::Changed).await?;
     let published = Published::default();
     let fresh = fresh_evidence(extracted, &[], &published, now);
     Ok(FoldOutcome { published, fresh })
@@ -428,7 +431,7 @@ pub(crate) async fn prepare(pool: &Pool, budget: u32) -> StoreResult<(Vec<Claim>
     let mut c = pool.acquire().await?;
     let claims = claim(&mut c, Scope::Oldest(budget), false).await?;
     let ids: Vec<String> = claims.iter().map(|c| c.connection_id.clone()).collect();
-    let extracted = extract(&mut c, &ids).await?;
+    let extracted = extract(&mut c, &ids, Reading::Changed).await?;
     Ok((claims, extracted))
 }
 

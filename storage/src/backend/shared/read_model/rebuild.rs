@@ -2,7 +2,8 @@
 // connections (each batch one transaction), recompute the stream stats from `records` and
 // every evidence row with the same extraction the fold uses. Idempotent.
 
-use super::extract::extract;
+use super::extract::{extract, Reading};
+use crate::dirty_parts::DirtyParts;
 use crate::dialect::Dialect;
 use crate::evidence_row::{ColType, EvidenceColumns, Maintenance, EVIDENCE_COLUMNS};
 use crate::types::{Progress, ReadModelStatus, RebuildReport};
@@ -118,7 +119,7 @@ async fn rebuild_batch(
     );
     sqlx::query(&sql).bind(D::ids(ids)).execute(&mut *c).await?;
 
-    let extracted = extract(c, ids).await?;
+    let extracted = extract(c, ids, Reading::Full).await?;
     // The upsert's JSON row set, each row its values in [`EVIDENCE_COLUMNS`] order.
     let mut writes = b"[".to_vec();
     let mut failures = Vec::new();
@@ -192,9 +193,11 @@ async fn rebuild_batch(
         let fields = [("target_id", ColType::Text), ("error", ColType::Text)];
         let sql = format!(
             "UPDATE connector_summary_evidence AS e SET error = j.error, dirty = TRUE,
-                dirty_since = COALESCE(e.dirty_since, $1)
+                dirty_since = COALESCE(e.dirty_since, $1), dirty_parts = {all}
              FROM {} AS j WHERE e.connection_id = j.target_id",
-            D::json_rows(2, &fields)
+            D::json_rows(2, &fields),
+            // Its evidence could not be rebuilt: the next fold carries nothing over.
+            all = DirtyParts::ALL.bits(),
         );
         sqlx::query(&sql)
             .bind(ms(now))
