@@ -32,6 +32,15 @@ impl DirtyParts {
     pub const fn bits(self) -> i64 {
         self.0
     }
+
+    /// The parts of stored bits (unknown bits are kept, and asked for by nothing).
+    pub const fn from_bits(bits: i64) -> Self {
+        Self(bits)
+    }
+
+    pub const fn contains(self, part: Self) -> bool {
+        self.0 & part.0 == part.0
+    }
 }
 
 impl BitOr for DirtyParts {

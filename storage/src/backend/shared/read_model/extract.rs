@@ -32,17 +32,15 @@ pub(crate) enum Reading {
     Changed,
 }
 
-/// Whether a row's `part` is asked of the source tables, as an SQL condition on the row's
-/// evidence `e` (LEFT JOINed: a connection without a row has nothing to carry over). The
-/// one definition both the run-side questions and the connection question use, so the
-/// rows a question answers are exactly the rows read as asked.
-fn asks(reading: Reading, part: DirtyParts) -> String {
+/// The parts a row asks of the source tables, as an SQL expression over its evidence row
+/// `e` (LEFT JOINed: a connection without one has nothing to carry over). The connection
+/// question returns it and the run-side questions take their ids by it, both in the one
+/// statement, so the rows a question answers are exactly the rows read as asking.
+fn asked_parts(reading: Reading) -> String {
+    let all = DirtyParts::ALL.bits();
     match reading {
-        Reading::Full => "(1 = 1)".to_owned(),
-        Reading::Changed => format!(
-            "(e.connection_id IS NULL OR (e.dirty_parts & {}) <> 0)",
-            part.bits()
-        ),
+        Reading::Full => all.to_string(),
+        Reading::Changed => format!("COALESCE(e.dirty_parts, {all})"),
     }
 }
 
@@ -81,9 +79,7 @@ struct ConnectionRow {
     folded_seq: Option<i64>,
     computed_at: Option<i64>,
     error: Option<String>,
-    asks_runs: StoredBool,
-    asks_attention: StoredBool,
-    asks_gaps: StoredBool,
+    asked_parts: i64,
     last_run: Option<String>,
     last_successful_run: Option<String>,
     consecutive_failures: Option<i64>,
@@ -111,9 +107,7 @@ const CONNECTION_COLUMNS: &[&str] = &[
     "folded_seq",
     "computed_at",
     "error",
-    "asks_runs",
-    "asks_attention",
-    "asks_gaps",
+    "asked_parts",
     "last_run",
     "last_successful_run",
     "consecutive_failures",
@@ -148,9 +142,10 @@ impl ConnectionRow {
         };
         // A part not asked again is carried over; its stored columns are NOT NULL (the
         // runs' two are nullable: no run yet), so a missing value means it was not selected.
+        let asked = DirtyParts::from_bits(self.asked_parts);
         let carried = Carried {
             runs: match (
-                self.asks_runs.0,
+                asked.contains(DirtyParts::RUNS),
                 self.consecutive_failures,
                 self.consecutive_connector_errors,
             ) {
@@ -164,8 +159,12 @@ impl ConnectionRow {
                 }
                 _ => None,
             },
-            attention: self.open_attention.filter(|_| !self.asks_attention.0),
-            gaps: self.unrecovered_gaps.filter(|_| !self.asks_gaps.0),
+            attention: self
+                .open_attention
+                .filter(|_| !asked.contains(DirtyParts::ATTENTION)),
+            gaps: self
+                .unrecovered_gaps
+                .filter(|_| !asked.contains(DirtyParts::GAPS)),
         };
         ConnectionSource {
             connection_id: self.connection_id,
@@ -213,17 +212,29 @@ type GapRow = (String, String, String, String, StoredBool);
 /// bound ids (`i.id`), joined to each table through its index, so the plan never depends on
 /// table statistics: with none yet (a freshly rebuilt `record_stats`), Postgres scanned the
 /// whole table and tested every row against the id array. The run-side questions take only
-/// the ids whose part is asked ([`asks`]).
+/// the ids asking for their part ([`asked_parts`]), from a table of the ids with their parts
+/// built once first: as a condition inside each question, Postgres probed the runs of
+/// every id before filtering. Those questions join in the written order (ids first):
+/// SQLite, which cannot size the table of ids, otherwise walked every run.
 fn extraction_sql(reading: Reading) -> String {
     let ids = || D::id_rows(1);
-    let ids_asking = |part: DirtyParts| match reading {
-        Reading::Full => ids(),
-        Reading::Changed => format!(
-            "(SELECT i.id FROM {} AS i
-              LEFT JOIN connector_summary_evidence e ON e.connection_id = i.id
-              WHERE {})",
-            ids(),
-            asks(reading, part)
+    let (asking, ids_asking): (String, Box<dyn Fn(DirtyParts) -> String>) = match reading {
+        Reading::Full => (String::new(), Box::new(|_| ids())),
+        Reading::Changed => (
+            format!(
+                "WITH asking AS MATERIALIZED (
+                    SELECT i.id, {} AS parts FROM {} AS i
+                    LEFT JOIN connector_summary_evidence e ON e.connection_id = i.id)
+                 ",
+                asked_parts(reading),
+                ids()
+            ),
+            Box::new(|part: DirtyParts| {
+                format!(
+                    "(SELECT id FROM asking WHERE (parts & {}) <> 0)",
+                    part.bits()
+                )
+            }),
         ),
     };
     // The stored run-side parts, read only where they can be carried over.
@@ -243,14 +254,12 @@ fn extraction_sql(reading: Reading) -> String {
                     c.maximum_staleness_seconds, c.created_at, c.updated_at, c.revoked_at,
                     s.interval_seconds, s.jitter_seconds, s.enabled, s.next_due_at,
                     e.dirty, e.dirty_since, e.write_seq, e.folded_seq, e.computed_at, e.error,
-                    {} AS asks_runs, {} AS asks_attention, {} AS asks_gaps, {carried}
+                    {} AS asked_parts, {carried}
              FROM {} AS i
              JOIN connections c ON c.connection_id = i.id
              LEFT JOIN schedules s ON s.connection_id = c.connection_id
              LEFT JOIN connector_summary_evidence e ON e.connection_id = c.connection_id",
-            asks(reading, DirtyParts::RUNS),
-            asks(reading, DirtyParts::ATTENTION),
-            asks(reading, DirtyParts::GAPS),
+            asked_parts(reading),
             ids()
         ),
         CONNECTION_COLUMNS,
@@ -306,9 +315,10 @@ fn extraction_sql(reading: Reading) -> String {
             "SELECT x.target_id AS connection_id, x.kind, r.run_id, r.status, r.started_at,
                     r.finished_at, r.failure_reason, r.records_written, r.gap_count
              FROM ({} UNION ALL {}) x
-             JOIN runs r ON r.run_id = x.found_id",
+             {} runs r ON r.run_id = x.found_id",
             newest("NOT IN ('queued', 'running')", 1),
             newest(&format!("IN {SUCCESS}"), 2),
+            D::JOIN_IN_ORDER,
         ),
         &[
             "connection_id",
@@ -336,7 +346,7 @@ fn extraction_sql(reading: Reading) -> String {
                 SELECT r.connection_id, r.failure_reason,
                        ROW_NUMBER() OVER (PARTITION BY r.connection_id
                                           ORDER BY r.started_at DESC, r.run_id DESC) AS rn
-                FROM {} AS i JOIN runs r ON r.connection_id = i.id
+                FROM {} AS i {} runs r ON r.connection_id = i.id
                 WHERE r.status = 'failed'
                   AND NOT EXISTS (
                       SELECT 1 FROM runs s
@@ -345,7 +355,8 @@ fn extraction_sql(reading: Reading) -> String {
                              OR (s.started_at = r.started_at AND s.run_id > r.run_id)))
              ) x
              GROUP BY x.connection_id",
-            ids_asking(DirtyParts::RUNS)
+            ids_asking(DirtyParts::RUNS),
+            D::JOIN_IN_ORDER,
         ),
         &["connection_id", "failures", "connector_errors"],
         None,
@@ -355,9 +366,10 @@ fn extraction_sql(reading: Reading) -> String {
     let attention = aggregated(
         &format!(
             "SELECT a.connection_id, a.kind, a.opened_at, a.attention_id
-             FROM {} AS i JOIN attention a ON a.connection_id = i.id
+             FROM {} AS i {} attention a ON a.connection_id = i.id
              WHERE a.resolved_at IS NULL",
-            ids_asking(DirtyParts::ATTENTION)
+            ids_asking(DirtyParts::ATTENTION),
+            D::JOIN_IN_ORDER,
         ),
         &["connection_id", "kind"],
         Some("q.connection_id, q.opened_at, q.attention_id"),
@@ -369,17 +381,18 @@ fn extraction_sql(reading: Reading) -> String {
             "SELECT g.connection_id, g.run_id, g.stream, g.reason, g.retryable,
                     r.started_at AS run_started_at, g.seq
              FROM {} AS i
-             JOIN run_gaps g ON g.connection_id = i.id
-             JOIN runs r ON r.run_id = g.run_id
+             {join} run_gaps g ON g.connection_id = i.id
+             {join} runs r ON r.run_id = g.run_id
              WHERE g.recovered_at IS NULL",
-            ids_asking(DirtyParts::GAPS)
+            ids_asking(DirtyParts::GAPS),
+            join = D::JOIN_IN_ORDER,
         ),
         &["connection_id", "run_id", "stream", "reason", "retryable"],
         Some("q.connection_id, q.run_started_at, q.run_id, q.seq"),
     );
 
     format!(
-        "SELECT {connections} AS connections, {connectors} AS connectors, {stats} AS stats,
+        "{asking}SELECT {connections} AS connections, {connectors} AS connectors, {stats} AS stats,
                 {runs} AS runs, {streaks} AS streaks, {attention} AS attention, {gaps} AS gaps"
     )
 }
@@ -513,8 +526,7 @@ mod tests {
             .iter()
             .enumerate()
             .map(|(i, name)| match *name {
-                "enabled" | "dirty" | "asks_runs" => serde_json::json!(1),
-                "asks_attention" | "asks_gaps" => serde_json::json!(0),
+                "enabled" | "dirty" => serde_json::json!(1),
                 "display_name" | "connection_id" | "connector_id" | "status" | "error"
                 | "last_run" | "last_successful_run" | "open_attention"
                 | "unrecovered_gaps" => serde_json::json!(name),
