@@ -16,33 +16,36 @@ both_backends!(
     rows_dirtied_before_the_parts_were_kept_fold_in_full,
 );
 
+/// Runs `id` from `at` to `at + 10` with this outcome; returns the run's id.
+async fn run(h: &Harness, id: &str, outcome: RunOutcome, at: i64) -> String {
+    let run = h
+        .store
+        .start_run(id, RunTrigger::Schedule, t(at))
+        .await
+        .unwrap();
+    h.store
+        .finish_run(&run.run_id, &outcome, t(at + 10))
+        .await
+        .unwrap();
+    run.run_id
+}
+
 /// A connection with a failed run that left a gap on its required stream, and open
 /// attention; folded.
 async fn failing_connection(h: &Harness) -> String {
     h.connector("alpha").await;
     let id = h.connection("alpha", 1).await.connection_id;
-    let run = h
-        .store
-        .start_run(&id, RunTrigger::Schedule, t(10))
-        .await
-        .unwrap();
-    h.store
-        .finish_run(
-            &run.run_id,
-            &RunOutcome {
-                status: RunStatus::Failed,
-                failure_reason: Some(FailureReason::ConnectorError),
-                records_written: 0,
-                gaps: vec![Gap {
-                    stream: "items".into(),
-                    reason: "page 3 timed out".into(),
-                    retryable: true,
-                }],
-            },
-            t(20),
-        )
-        .await
-        .unwrap();
+    let failed = RunOutcome {
+        status: RunStatus::Failed,
+        failure_reason: Some(FailureReason::ConnectorError),
+        records_written: 0,
+        gaps: vec![Gap {
+            stream: "items".into(),
+            reason: "page 3 timed out".into(),
+            retryable: true,
+        }],
+    };
+    run(h, &id, failed, 10).await;
     h.store
         .open_attention(&id, AttentionKind::Reauth, None, t(30))
         .await
@@ -116,26 +119,15 @@ async fn a_fold_asks_again_only_the_parts_a_write_touched(h: Harness) {
     assert_eq!(e.unrecovered_gaps.len(), 1);
 
     // A finished run: runs and gaps read again (the drifted ones are gone).
-    let run = h
-        .store
-        .start_run(&id, RunTrigger::Owner, t(80))
-        .await
-        .unwrap();
-    h.store
-        .finish_run(
-            &run.run_id,
-            &RunOutcome {
-                status: RunStatus::Succeeded,
-                failure_reason: None,
-                records_written: 1,
-                gaps: vec![],
-            },
-            t(90),
-        )
-        .await
-        .unwrap();
+    let succeeded = RunOutcome {
+        status: RunStatus::Succeeded,
+        failure_reason: None,
+        records_written: 1,
+        gaps: vec![],
+    };
+    let run_id = run(&h, &id, succeeded, 80).await;
     let e = h.evidence(&id, 91).await;
-    assert_eq!(e.last_run.as_ref().map(|r| &r.run_id), Some(&run.run_id));
+    assert_eq!(e.last_run.as_ref().map(|r| &r.run_id), Some(&run_id));
     assert_eq!(e.consecutive_failures, 0);
     assert!(e.unrecovered_gaps.is_empty());
     assert_eq!(e.open_attention, vec![AttentionKind::AddInfo]);
