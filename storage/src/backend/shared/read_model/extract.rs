@@ -218,8 +218,15 @@ type GapRow = (String, String, String, String, StoredBool);
 /// SQLite, which cannot size the table of ids, otherwise walked every run.
 fn extraction_sql(reading: Reading) -> String {
     let ids = || D::id_rows(1);
-    let (asking, ids_asking): (String, Box<dyn Fn(DirtyParts) -> String>) = match reading {
-        Reading::Full => (String::new(), Box::new(|_| ids())),
+    // The table of asking ids, and the stored run-side parts, read only where they can be
+    // carried over.
+    let (asking, carried) = match reading {
+        Reading::Full => (
+            String::new(),
+            "NULL AS last_run, NULL AS last_successful_run,
+                NULL AS consecutive_failures, NULL AS consecutive_connector_errors,
+                NULL AS open_attention, NULL AS unrecovered_gaps",
+        ),
         Reading::Changed => (
             format!(
                 "WITH asking AS MATERIALIZED (
@@ -229,23 +236,16 @@ fn extraction_sql(reading: Reading) -> String {
                 asked_parts(reading),
                 ids()
             ),
-            Box::new(|part: DirtyParts| {
-                format!(
-                    "(SELECT id FROM asking WHERE (parts & {}) <> 0)",
-                    part.bits()
-                )
-            }),
+            "e.last_run, e.last_successful_run, e.consecutive_failures,
+                e.consecutive_connector_errors, e.open_attention, e.unrecovered_gaps",
         ),
     };
-    // The stored run-side parts, read only where they can be carried over.
-    let carried = match reading {
-        Reading::Full => "NULL AS last_run, NULL AS last_successful_run,
-                NULL AS consecutive_failures, NULL AS consecutive_connector_errors,
-                NULL AS open_attention, NULL AS unrecovered_gaps"
-            .to_owned(),
-        Reading::Changed => "e.last_run, e.last_successful_run, e.consecutive_failures,
-                e.consecutive_connector_errors, e.open_attention, e.unrecovered_gaps"
-            .to_owned(),
+    let ids_asking = |part: DirtyParts| match reading {
+        Reading::Full => ids(),
+        Reading::Changed => format!(
+            "(SELECT id FROM asking WHERE (parts & {}) <> 0)",
+            part.bits()
+        ),
     };
     // 1. Connections with schedule and evidence maintenance columns.
     let connections = aggregated(
