@@ -236,7 +236,14 @@ fn chunked_list_sql(filters: &[String], key_cols: &str) -> Option<String> {
     let step = |after_previous: bool| {
         let mut conditions = filters.to_vec();
         if after_previous {
-            let previous: Vec<String> = names.iter().map(|n| format!("c.{n}")).collect();
+            // `+c.k`, not `c.k`: SQLite seeks an index by the whole key of a row-value
+            // comparison only where the right-hand values have no affinity, and the CTE's
+            // columns carry the affinity of the columns they were read from (`+` strips
+            // it; the comparison then applies the column's own). Without it SQLite seeks by
+            // the first key column only and filters the rest, so every chunk walked its
+            // connector's rows from the first: quadratic in the largest connector (the
+            // list statement alone took 1.45 s at N = 100,000, 0.67 s with the seek).
+            let previous: Vec<String> = names.iter().map(|n| format!("+c.{n}")).collect();
             conditions.push(format!("({key_cols}) > ({})", previous.join(", ")));
         }
         let filter = where_clause(&conditions);
