@@ -34,11 +34,9 @@ impl tracing::field::Visit for StatementField {
         }
     }
 
-    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
-        if field.name() == "db.statement" {
-            self.0 = Some(format!("{value:?}"));
-        }
-    }
+    // sqlx records the statement as a string (`record_str`); a `Debug` rendering would be
+    // quoted and escaped, not SQL, so nothing else is taken.
+    fn record_debug(&mut self, _: &tracing::field::Field, _: &dyn std::fmt::Debug) {}
 }
 
 impl<S: tracing::Subscriber> Layer<S> for Capture {
