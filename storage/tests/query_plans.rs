@@ -1,9 +1,16 @@
-//! The plan of the streamed list on SQLite, read with `EXPLAIN QUERY PLAN` from the very
-//! statement the store runs (captured from sqlx's `sqlx::query` events): every chunk after
-//! the first must seek the order's index by the previous chunk's whole key, or each chunk
-//! walks its connector's rows from the first one and the full list costs the square of the
-//! largest connector. Postgres streams the list as rows of one ordered statement, so it has
-//! no chunked statement to check.
+//! Plans of statements whose cost must not grow with the fleet, read with `EXPLAIN` from the
+//! very statements the store runs (captured from sqlx's `sqlx::query` events):
+//! - the streamed list on SQLite: every chunk after the first must seek the order's index
+//!   by the previous chunk's whole key, or each chunk walks its connector's rows from the
+//!   first one and the full list costs the square of the largest connector (Postgres
+//!   streams the list as rows of one ordered statement: no chunked statement to check);
+//! - the evidence extraction on Postgres right after a rebuild, which rewrote every row of
+//!   `record_stats`: the rebuild leaves statistics behind, and the extraction probes the
+//!   table by id instead of reading it whole;
+//! - a fold's claim of a page's rows and its publish on Postgres, after statistics taken
+//!   while every row was clean and a manifest change that dirtied them all: each row by its
+//!   primary key, not a walk of every dirty row (which made a fold of N rows cost N squared).
+//!
 //! Its own test binary: the statement capture is process-wide.
 
 #[allow(dead_code, unused_macros)]
@@ -11,9 +18,10 @@
 mod harness;
 
 use console_domain::model::ConnectionStatus;
+use console_storage::testing::{load_fleet, FleetSpec};
 use console_storage::{Database, ListOrder, ListQuery};
 use futures::StreamExt as _;
-use harness::{t, with_sqlite};
+use harness::{t, with_postgres, with_sqlite};
 use sqlx::Row as _;
 use std::sync::{Mutex, Once};
 use tracing_subscriber::filter::Targets;
@@ -139,6 +147,198 @@ async fn every_streamed_chunk_seeks_the_index_by_the_whole_previous_key() {
                         detail.join("\n")
                     );
                 }
+            }
+        }
+    })
+    .await;
+}
+
+/// Every node of a Postgres JSON plan (`EXPLAIN (FORMAT JSON)`), depth first.
+fn plan_nodes(node: &serde_json::Value, out: &mut Vec<serde_json::Value>) {
+    out.push(node.clone());
+    for child in node["Plans"].as_array().into_iter().flatten() {
+        plan_nodes(child, out);
+    }
+}
+
+#[tokio::test]
+async fn a_rebuild_leaves_statistics_and_the_extraction_probes_record_stats_by_id() {
+    install();
+    with_postgres(|h| async move {
+        let Database::Postgres(pool) = &h.db else {
+            panic!("a Postgres test")
+        };
+        // Nothing may analyze the table behind the test's back.
+        h.exec("ALTER TABLE record_stats SET (autovacuum_enabled = false)")
+            .await;
+        // The fleet loader analyzes its tables while `record_stats` is still empty; the
+        // rebuild then fills it. Without statistics of its own the planner would take the
+        // table for one it knows nothing about (on a bench database it then read all of it
+        // for every extraction).
+        let spec = FleetSpec {
+            connections: 3_000,
+            connectors: 4,
+            runs_per_connection: 2,
+            records_per_connection: 6,
+            seed: 7,
+        };
+        let fleet = load_fleet(&h.db, &spec, t(0)).await.expect("fleet");
+        take_statements();
+        h.store
+            .rebuild_evidence(250, t(1), &|_, _| {})
+            .await
+            .expect("rebuild");
+        let extraction = take_statements()
+            .into_iter()
+            .find(|sql| sql.contains("record_stats") && sql.contains("json_agg"))
+            .expect("the rebuild extracts evidence");
+        let (tuples, stat_rows): (f32, i64) = sqlx::query_as(
+            "SELECT c.reltuples,
+                    (SELECT COUNT(*) FROM record_stats)
+             FROM pg_class c WHERE c.relname = 'record_stats'",
+        )
+        .fetch_one(pool)
+        .await
+        .unwrap();
+        assert!(
+            stat_rows >= 5_000,
+            "the fleet fills record_stats ({stat_rows} rows)"
+        );
+        assert!(
+            (tuples - stat_rows as f32).abs() <= stat_rows as f32 * 0.1,
+            "the rebuild leaves statistics of the record_stats it rewrote: \
+             the planner estimates {tuples} rows of {stat_rows}"
+        );
+
+        // The plan Postgres keeps for a statement it has run a few times (sqlx prepares
+        // each once per connection): the generic one, planned without the ids' values.
+        let mut c = pool.acquire().await.unwrap();
+        for sql in [
+            "SET plan_cache_mode = force_generic_plan".to_owned(),
+            format!("PREPARE extraction(text[]) AS {extraction}"),
+        ] {
+            sqlx::query(&sql).execute(&mut *c).await.expect(&sql);
+        }
+        // Fleet ids are letters, digits and underscores: safe inside an array literal.
+        let ids = fleet.connection_ids[1_000..1_250].join(",");
+        let (plan,): (serde_json::Value,) = sqlx::query_as(&format!(
+            "EXPLAIN (FORMAT JSON) EXECUTE extraction('{{{ids}}}')"
+        ))
+        .fetch_one(&mut *c)
+        .await
+        .expect("explain the extraction");
+        let mut nodes = Vec::new();
+        plan_nodes(&plan[0]["Plan"], &mut nodes);
+        let stats: Vec<&serde_json::Value> = nodes
+            .iter()
+            .filter(|n| n["Relation Name"] == "record_stats")
+            .collect();
+        assert!(!stats.is_empty(), "the extraction reads record_stats");
+        for node in stats {
+            let scan = node["Node Type"].as_str().unwrap_or_default();
+            assert_ne!(
+                scan, "Seq Scan",
+                "record_stats must be probed through its index:\n{plan:#}"
+            );
+        }
+    })
+    .await;
+}
+
+/// The generic plan (the one Postgres keeps for a statement run a few times) of `sql`,
+/// executed with `args` (SQL literals; the plan does not depend on them), as its nodes.
+async fn generic_plan(pool: &sqlx::PgPool, sql: &str, args: &str) -> Vec<serde_json::Value> {
+    let mut c = pool.acquire().await.unwrap();
+    for sql in [
+        "SET plan_cache_mode = force_generic_plan".to_owned(),
+        format!("PREPARE planned AS {sql}"),
+    ] {
+        sqlx::query(&sql).execute(&mut *c).await.expect(&sql);
+    }
+    let (plan,): (serde_json::Value,) =
+        sqlx::query_as(&format!("EXPLAIN (FORMAT JSON) EXECUTE planned({args})"))
+            .fetch_one(&mut *c)
+            .await
+            .expect("explain");
+    sqlx::query("DEALLOCATE planned")
+        .execute(&mut *c)
+        .await
+        .unwrap();
+    let mut nodes = Vec::new();
+    plan_nodes(&plan[0]["Plan"], &mut nodes);
+    nodes
+}
+
+#[tokio::test]
+async fn a_fold_reaches_its_rows_by_key_when_statistics_say_none_are_dirty() {
+    install();
+    with_postgres(|h| async move {
+        let Database::Postgres(pool) = &h.db else {
+            panic!("a Postgres test")
+        };
+        h.exec("ALTER TABLE connector_summary_evidence SET (autovacuum_enabled = false)")
+            .await;
+        let spec = FleetSpec {
+            connections: 2_000,
+            connectors: 2,
+            runs_per_connection: 1,
+            records_per_connection: 2,
+            seed: 11,
+        };
+        load_fleet(&h.db, &spec, t(0)).await.expect("fleet");
+        h.store
+            .rebuild_evidence(500, t(1), &|_, _| {})
+            .await
+            .expect("rebuild");
+        // Statistics of a clean table, as autovacuum would take them on a quiet day.
+        h.exec("ANALYZE connector_summary_evidence").await;
+        // A manifest change dirties every connection of its connector.
+        for mut manifest in h.store.list_connectors().await.unwrap() {
+            manifest.version = format!("{}-changed", manifest.version);
+            h.store.upsert_connector(&manifest, t(2)).await.unwrap();
+        }
+        take_statements();
+        // A page read folds its dirty rows (claims them by id, then publishes).
+        let page = h
+            .store
+            .read_evidence_page(
+                &ListQuery {
+                    limit: Some(100),
+                    after: None,
+                    status: None,
+                    order: ListOrder::Stable,
+                },
+                t(3),
+            )
+            .await
+            .unwrap();
+        assert_eq!(page.rows.len(), 100);
+        let statements = take_statements();
+        let claim = statements
+            .iter()
+            .find(|sql| sql.contains("SKIP LOCKED") && sql.contains("ANY($1)"))
+            .expect("the page claims its dirty rows");
+        let publish = statements
+            .iter()
+            .find(|sql| {
+                sql.contains("UPDATE connector_summary_evidence") && sql.contains("RETURNING")
+            })
+            .expect("the page publishes them");
+
+        for (what, sql, args) in [("claim", claim, "'{a}'"), ("publish", publish, "0, '[]'")] {
+            let nodes = generic_plan(pool, sql, args).await;
+            let evidence: Vec<&serde_json::Value> = nodes
+                .iter()
+                .filter(|n| n["Relation Name"] == "connector_summary_evidence")
+                // Scans only: the update node names its table too.
+                .filter(|n| n["Node Type"] != "ModifyTable")
+                .collect();
+            assert!(!evidence.is_empty(), "the {what} reads the evidence table");
+            for node in evidence {
+                assert_eq!(
+                    node["Index Name"], "connector_summary_evidence_pkey",
+                    "the {what} must reach each row by its primary key: {node:#}"
+                );
             }
         }
     })

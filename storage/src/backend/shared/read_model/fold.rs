@@ -36,8 +36,9 @@ pub(crate) async fn claim(c: &mut Conn, scope: Scope<'_>, lock: bool) -> StoreRe
             let sql = format!(
                 "SELECT connection_id, write_seq, needs_rank, stale_sort
                  FROM connector_summary_evidence
-                 WHERE dirty AND {}
+                 WHERE {} AND {}
                  ORDER BY dirty_since, connection_id{lock}",
+                D::dirty_by_key("dirty"),
                 D::in_ids("connection_id", 1)
             );
             sqlx::query(&sql)
@@ -205,10 +206,11 @@ pub(crate) async fn publish(
                     folded_seq = j.seq, dirty = FALSE, dirty_since = NULL,
                     computed_at = $1, error = NULL
                  FROM {} AS j
-                 WHERE e.connection_id = j.target_id AND e.write_seq = j.seq AND e.dirty{rank_filter}
+                 WHERE e.connection_id = j.target_id AND e.write_seq = j.seq AND {}{rank_filter}
                  RETURNING connection_id",
                 set.join(", "),
-                D::json_array_rows(2, &publish_fields())
+                D::json_array_rows(2, &publish_fields()),
+                D::dirty_by_key("e.dirty"),
             );
             // JSON built from strings and integers is UTF-8.
             let rows = String::from_utf8(rows).unwrap_or_default();
@@ -233,8 +235,9 @@ pub(crate) async fn publish(
         let sql = format!(
             "UPDATE connector_summary_evidence AS e SET error = j.error, dirty_since = $1
              FROM {} AS j
-             WHERE e.connection_id = j.target_id AND e.write_seq = j.seq AND e.dirty",
-            D::json_rows(2, &fields)
+             WHERE e.connection_id = j.target_id AND e.write_seq = j.seq AND {}",
+            D::json_rows(2, &fields),
+            D::dirty_by_key("e.dirty"),
         );
         sqlx::query(&sql)
             .bind(ms(now))

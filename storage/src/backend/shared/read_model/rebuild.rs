@@ -75,6 +75,9 @@ pub(crate) async fn rebuild(
         progress(report.examined, total.max(report.examined));
         after = ids.last().cloned();
     }
+    if let Some(analyze) = D::ANALYZE_AFTER_REBUILD {
+        sqlx::query(analyze).execute(pool).await?;
+    }
     Ok(report)
 }
 
