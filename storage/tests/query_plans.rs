@@ -161,6 +161,30 @@ fn plan_nodes(node: &serde_json::Value, out: &mut Vec<serde_json::Value>) {
     }
 }
 
+/// The generic plan (the one Postgres keeps for a statement run a few times) of `sql`,
+/// executed with `args` (SQL literals; the plan does not depend on them), as its nodes.
+async fn generic_plan(pool: &sqlx::PgPool, sql: &str, args: &str) -> Vec<serde_json::Value> {
+    let mut c = pool.acquire().await.unwrap();
+    for sql in [
+        "SET plan_cache_mode = force_generic_plan".to_owned(),
+        format!("PREPARE planned AS {sql}"),
+    ] {
+        sqlx::query(&sql).execute(&mut *c).await.expect(&sql);
+    }
+    let (plan,): (serde_json::Value,) =
+        sqlx::query_as(&format!("EXPLAIN (FORMAT JSON) EXECUTE planned({args})"))
+            .fetch_one(&mut *c)
+            .await
+            .expect("explain");
+    sqlx::query("DEALLOCATE planned")
+        .execute(&mut *c)
+        .await
+        .unwrap();
+    let mut nodes = Vec::new();
+    plan_nodes(&plan[0]["Plan"], &mut nodes);
+    nodes
+}
+
 #[tokio::test]
 async fn a_rebuild_leaves_statistics_and_the_extraction_probes_record_stats_by_id() {
     install();
@@ -210,25 +234,9 @@ async fn a_rebuild_leaves_statistics_and_the_extraction_probes_record_stats_by_i
              the planner estimates {tuples} rows of {stat_rows}"
         );
 
-        // The plan Postgres keeps for a statement it has run a few times (sqlx prepares
-        // each once per connection): the generic one, planned without the ids' values.
-        let mut c = pool.acquire().await.unwrap();
-        for sql in [
-            "SET plan_cache_mode = force_generic_plan".to_owned(),
-            format!("PREPARE extraction(text[]) AS {extraction}"),
-        ] {
-            sqlx::query(&sql).execute(&mut *c).await.expect(&sql);
-        }
         // Fleet ids are letters, digits and underscores: safe inside an array literal.
         let ids = fleet.connection_ids[1_000..1_250].join(",");
-        let (plan,): (serde_json::Value,) = sqlx::query_as(&format!(
-            "EXPLAIN (FORMAT JSON) EXECUTE extraction('{{{ids}}}')"
-        ))
-        .fetch_one(&mut *c)
-        .await
-        .expect("explain the extraction");
-        let mut nodes = Vec::new();
-        plan_nodes(&plan[0]["Plan"], &mut nodes);
+        let nodes = generic_plan(pool, &extraction, &format!("'{{{ids}}}'")).await;
         let stats: Vec<&serde_json::Value> = nodes
             .iter()
             .filter(|n| n["Relation Name"] == "record_stats")
@@ -238,35 +246,11 @@ async fn a_rebuild_leaves_statistics_and_the_extraction_probes_record_stats_by_i
             let scan = node["Node Type"].as_str().unwrap_or_default();
             assert_ne!(
                 scan, "Seq Scan",
-                "record_stats must be probed through its index:\n{plan:#}"
+                "record_stats must be probed through its index: {node:#}"
             );
         }
     })
     .await;
-}
-
-/// The generic plan (the one Postgres keeps for a statement run a few times) of `sql`,
-/// executed with `args` (SQL literals; the plan does not depend on them), as its nodes.
-async fn generic_plan(pool: &sqlx::PgPool, sql: &str, args: &str) -> Vec<serde_json::Value> {
-    let mut c = pool.acquire().await.unwrap();
-    for sql in [
-        "SET plan_cache_mode = force_generic_plan".to_owned(),
-        format!("PREPARE planned AS {sql}"),
-    ] {
-        sqlx::query(&sql).execute(&mut *c).await.expect(&sql);
-    }
-    let (plan,): (serde_json::Value,) =
-        sqlx::query_as(&format!("EXPLAIN (FORMAT JSON) EXECUTE planned({args})"))
-            .fetch_one(&mut *c)
-            .await
-            .expect("explain");
-    sqlx::query("DEALLOCATE planned")
-        .execute(&mut *c)
-        .await
-        .unwrap();
-    let mut nodes = Vec::new();
-    plan_nodes(&plan[0]["Plan"], &mut nodes);
-    nodes
 }
 
 #[tokio::test]
