@@ -276,7 +276,27 @@ impl EvidenceColumns {
     }
 
     /// The evidence this row holds, with count states and meta from its maintenance columns.
-    pub fn to_evidence(&self, m: &Maintenance) -> Result<Evidence, String> {
+    /// Consumes the row: its identity strings move into the evidence (the streamed list
+    /// turns every row of the fleet into evidence; copying them was an allocation each).
+    fn into_evidence(self, m: &Maintenance) -> Result<Evidence, String> {
+        let evidence = self.evidence_without_identity(m)?;
+        Ok(self.with_identity(evidence))
+    }
+
+    fn with_identity(self, evidence: Evidence) -> Evidence {
+        Evidence {
+            connection_id: self.connection_id,
+            connector_id: self.connector_id,
+            connector_display_name: self.connector_display_name,
+            display_name: self.display_name,
+            source_kind: self.source_kind,
+            ..evidence
+        }
+    }
+
+    /// Everything but the identity strings [`Self::with_identity`] moves in (left empty,
+    /// which allocates nothing), or why a stored part cannot be read.
+    fn evidence_without_identity(&self, m: &Maintenance) -> Result<Evidence, String> {
         let count_state = m.count_state();
         let mut streams: Vec<StreamEvidence> = from_json(&self.streams, "streams")?;
         for s in &mut streams {
@@ -286,12 +306,12 @@ impl EvidenceColumns {
             text.as_deref().map(|t| from_json(t, field)).transpose()
         };
         Ok(Evidence {
-            connection_id: self.connection_id.clone(),
-            connector_id: self.connector_id.clone(),
-            connector_display_name: self.connector_display_name.clone(),
-            display_name: self.display_name.clone(),
+            connection_id: String::new(),
+            connector_id: String::new(),
+            connector_display_name: String::new(),
+            display_name: None,
             status: parse_enum(&self.status, "status", ConnectionStatus::parse)?,
-            source_kind: self.source_kind.clone(),
+            source_kind: String::new(),
             recommended_mode: parse_enum(
                 &self.recommended_mode,
                 "recommended_mode",
@@ -331,9 +351,9 @@ impl EvidenceColumns {
     }
 
     /// A row whose stored parts cannot be read still shows its identity, marked failed.
-    pub fn to_evidence_or_failed(&self, m: &Maintenance) -> Result<Evidence, String> {
-        match self.to_evidence(m) {
-            Ok(e) => Ok(e),
+    pub fn into_evidence_or_failed(self, m: &Maintenance) -> Result<Evidence, String> {
+        match self.evidence_without_identity(m) {
+            Ok(evidence) => Ok(self.with_identity(evidence)),
             Err(reason) => {
                 let failed = Maintenance {
                     error: Some(format!("stored evidence unreadable: {reason}")),
@@ -348,9 +368,9 @@ impl EvidenceColumns {
                     unrecovered_gaps: "[]".into(),
                     schedule: None,
                     window_source: None,
-                    ..self.clone()
+                    ..self
                 };
-                empty.to_evidence(&failed)
+                empty.into_evidence(&failed)
             }
         }
     }
@@ -413,6 +433,112 @@ mod tests {
         crate::json_array::write_values(&mut written, &cols);
         let written: Vec<serde_json::Value> = serde_json::from_slice(&written).unwrap();
         assert_eq!(written, array);
+    }
+
+    fn stored_row(streams: &str) -> EvidenceColumns {
+        let text = |s: &str| s.to_owned();
+        let run = r#"{"run_id":"r1","status":"failed","started_at":"2026-03-01T05:15:16.936Z",
+            "finished_at":"2026-03-01T05:24:16.936Z","failure_reason":"rate_limited",
+            "records_written":95,"gap_count":1}"#;
+        EvidenceColumns {
+            connection_id: text("conn-1"),
+            connector_id: text("mail"),
+            connector_display_name: text("Mail"),
+            display_name: Some(text("Work mail")),
+            status: text("active"),
+            source_kind: text("api"),
+            recommended_mode: text("scheduled"),
+            created_at: 1_000,
+            updated_at: 2_000,
+            revoked_at: None,
+            streams: text(streams),
+            total_records: 25,
+            last_run: Some(text(run)),
+            last_successful_run: None,
+            consecutive_failures: 2,
+            consecutive_connector_errors: 0,
+            open_attention: text(r#"["reauth"]"#),
+            unrecovered_gaps: text(
+                r#"[{"run_id":"r1","stream":"inbox","reason":"timeout","retryable":true,"required":true}]"#,
+            ),
+            schedule: Some(text(
+                r#"{"enabled":true,"interval_seconds":3600,"jitter_seconds":60,"next_due_at":null}"#,
+            )),
+            maximum_staleness_override: None,
+            manifest_staleness_seconds: Some(86_400),
+            window_seconds: Some(86_400),
+            window_source: Some(text("manifest")),
+            stale_at: Some(3_000),
+            needs_rank: 0,
+            stale_sort: 3_000,
+        }
+    }
+
+    fn clean(seq: i64) -> Maintenance {
+        Maintenance {
+            dirty: false,
+            dirty_since: None,
+            write_seq: seq,
+            folded_seq: seq,
+            computed_at: Some(5_000),
+            error: None,
+        }
+    }
+
+    #[test]
+    fn a_stored_row_reads_as_the_evidence_it_was_written_from() {
+        let streams = r#"[{"name":"inbox","required":true,"record_count":25,"count_state":"known","last_updated_at":"2026-02-28T20:39:33.953Z"}]"#;
+        let cols = stored_row(streams);
+        let evidence = cols.clone().into_evidence_or_failed(&clean(7)).unwrap();
+        assert_eq!(evidence.connection_id, "conn-1");
+        assert_eq!(evidence.meta.error, None);
+        // Every column, identity and parsed parts alike, comes back when written again.
+        let mut written = EvidenceColumns::from_evidence(&evidence);
+        // Needs rank and stale sort are the writer's to compute; the rest is stored data.
+        (written.needs_rank, written.stale_sort) = (cols.needs_rank, cols.stale_sort);
+        let reparsed = |c: &EvidenceColumns| {
+            let parse = |t: &str| serde_json::from_str::<serde_json::Value>(t).unwrap();
+            (
+                parse(&c.streams),
+                c.last_run.as_deref().map(parse),
+                parse(&c.open_attention),
+                parse(&c.unrecovered_gaps),
+                c.schedule.as_deref().map(parse),
+            )
+        };
+        assert_eq!(reparsed(&written), reparsed(&cols));
+        let plain = |c: EvidenceColumns| EvidenceColumns {
+            streams: String::new(),
+            last_run: None,
+            open_attention: String::new(),
+            unrecovered_gaps: String::new(),
+            schedule: None,
+            ..c
+        };
+        assert_eq!(plain(written), plain(cols));
+    }
+
+    #[test]
+    fn an_unreadable_stored_row_keeps_its_identity_and_reads_as_failed() {
+        let evidence = stored_row("not json")
+            .into_evidence_or_failed(&clean(7))
+            .unwrap();
+        assert_eq!(
+            (
+                evidence.connection_id.as_str(),
+                evidence.connector_id.as_str(),
+                evidence.connector_display_name.as_str(),
+                evidence.display_name.as_deref(),
+                evidence.source_kind.as_str(),
+            ),
+            ("conn-1", "mail", "Mail", Some("Work mail"), "api")
+        );
+        assert_eq!(
+            evidence.meta.error.as_deref(),
+            Some("stored evidence unreadable: stored streams is not readable")
+        );
+        assert_eq!(evidence.meta.folded_seq, 0);
+        assert!(evidence.streams.is_empty() && evidence.last_run.is_none());
     }
 
     #[test]

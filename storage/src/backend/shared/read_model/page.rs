@@ -204,7 +204,7 @@ impl StreamFold {
                 (None, None) => "evidence could not be extracted".to_owned(),
             });
         }
-        lift(cols.to_evidence_or_failed(&m))
+        lift(cols.into_evidence_or_failed(&m))
     }
 }
 
@@ -508,7 +508,7 @@ async fn resolve(pool: &Pool, rows: Vec<StoredRow>, now: Instant) -> StoreResult
                 None => m.error = Some("source read failed while folding".to_owned()),
             }
         }
-        out.push(lift(cols.to_evidence_or_failed(&m))?);
+        out.push(lift(cols.into_evidence_or_failed(&m))?);
     }
     Ok(out)
 }
