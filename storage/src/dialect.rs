@@ -26,6 +26,16 @@ pub(crate) trait Dialect {
     /// publish, so writers wait for the publish alone (the compare-and-set on the write
     /// sequence leaves a row that a write reached meanwhile dirty for the next fold).
     const FOLD_EXTRACTS_IN_TRANSACTION: bool;
+    /// Most rows one fold transaction of the sweeper takes; a larger budget is folded as
+    /// several such folds.
+    const FOLD_CHUNK: u32;
+    /// Most folds the sweeper runs at once, each on its own pooled connection (the extra
+    /// ones only on connections idle at hand). Postgres: four, so that while one fold's
+    /// rows are assembled in this process or cross the socket, the others keep both cores
+    /// busy in Postgres (two folds left the cores ~30% idle; see docs/performance.md,
+    /// "Eleventh round"). SQLite: one, it has one writer (its fold shares the extraction
+    /// over two connections instead).
+    const FOLD_WORKERS: u32;
     /// Claims rows, waiting for writers (rebuild).
     const LOCK_WAIT: &'static str;
     /// Takes the next value of the global write sequence; returns one BIGINT column.
@@ -117,6 +127,8 @@ impl Dialect for Sqlite {
     const LOCK_FOR_WRITE: &'static str = "";
     const LOCK_SKIP_LOCKED: &'static str = "";
     const FOLD_EXTRACTS_IN_TRANSACTION: bool = false;
+    const FOLD_CHUNK: u32 = 500;
+    const FOLD_WORKERS: u32 = 1;
     const LOCK_WAIT: &'static str = "";
     const NEXT_SEQ: &'static str =
         "UPDATE evidence_write_seq SET value = value + 1 WHERE id = 1 RETURNING value";
@@ -184,6 +196,8 @@ impl Dialect for Postgres {
     const LOCK_FOR_WRITE: &'static str = " FOR NO KEY UPDATE";
     const LOCK_SKIP_LOCKED: &'static str = " FOR UPDATE SKIP LOCKED";
     const FOLD_EXTRACTS_IN_TRANSACTION: bool = true;
+    const FOLD_CHUNK: u32 = 250;
+    const FOLD_WORKERS: u32 = 4;
     const LOCK_WAIT: &'static str = " FOR UPDATE";
     const NEXT_SEQ: &'static str = "SELECT nextval('evidence_write_seq')";
     const JOIN_IN_ORDER: &'static str = "JOIN";

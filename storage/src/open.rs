@@ -160,10 +160,13 @@ where
 /// are short statements whose compilation would cost more than it saves.
 const PLANNER_SETTINGS: [(&str, &str); 2] = [("random_page_cost", "1.1"), ("jit", "off")];
 
-/// Connections a pool keeps open even when idle: the sweeper works a large batch on two at
-/// once (SQLite its extraction, Postgres the whole fold in two halves), and takes the second
-/// only if one is idle at hand (never waiting).
+/// Connections a SQLite pool keeps open even when idle: the sweeper shares a large fold's
+/// extraction over two, and takes the second only if one is idle at hand (never waiting).
 const SWEEPER_CONNECTIONS: u32 = 2;
+
+/// The same for Postgres: one per concurrent sweeper fold.
+const PG_SWEEPER_CONNECTIONS: u32 =
+    <crate::dialect::Postgres as crate::dialect::Dialect>::FOLD_WORKERS;
 
 async fn connect_postgres(url: &str) -> StoreResult<PgPool> {
     let options = PgConnectOptions::from_str(url)?
@@ -171,7 +174,7 @@ async fn connect_postgres(url: &str) -> StoreResult<PgPool> {
         .options(PLANNER_SETTINGS);
     Ok(PgPoolOptions::new()
         .max_connections(10)
-        .min_connections(SWEEPER_CONNECTIONS)
+        .min_connections(PG_SWEEPER_CONNECTIONS)
         .acquire_timeout(Duration::from_secs(10))
         .connect_with(options)
         .await?)

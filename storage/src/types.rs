@@ -206,6 +206,21 @@ pub struct FoldReport {
     pub failed: u64,
 }
 
+impl FoldReport {
+    /// Rows the fold took: folded, raced or failed.
+    pub fn taken(&self) -> u64 {
+        self.folded + self.raced + self.failed
+    }
+}
+
+impl std::ops::AddAssign for FoldReport {
+    fn add_assign(&mut self, other: FoldReport) {
+        self.folded += other.folded;
+        self.raced += other.raced;
+        self.failed += other.failed;
+    }
+}
+
 /// What a rebuild changed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

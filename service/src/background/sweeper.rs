@@ -56,25 +56,18 @@ pub fn spawn_sweeper(console: Console, interval: Duration, batch: u32) -> JoinHa
     })
 }
 
-/// One sweeper tick: fold until a batch comes back short or the tick's budget is spent.
+/// One sweeper tick: folds up to [`MAX_BATCHES_PER_TICK`] batches' worth of the oldest
+/// dirty rows (the store splits them into folds and runs them side by side where its
+/// backend can).
 pub async fn sweep_once(console: &Console, batch: u32) -> u64 {
-    let mut folded = 0;
-    let mut error = None;
-    for _ in 0..MAX_BATCHES_PER_TICK {
-        match console.store.fold_dirty(batch, console.now()).await {
-            Ok(report) => {
-                folded += report.folded;
-                if report.folded + report.failed + report.raced < u64::from(batch) {
-                    break;
-                }
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "sweeper fold failed; retrying next tick");
-                error = Some(e.to_string());
-                break;
-            }
+    let budget = batch.saturating_mul(MAX_BATCHES_PER_TICK);
+    let (folded, error) = match console.store.fold_dirty(budget, console.now()).await {
+        Ok(report) => (report.folded, None),
+        Err(e) => {
+            tracing::warn!(error = %e, "sweeper fold failed; retrying next tick");
+            (0, Some(e.to_string()))
         }
-    }
+    };
     let at: Instant = console.now();
     console.sweeper.update(|s| {
         s.last_sweep_at = Some(at);

@@ -15,6 +15,7 @@ both_backends!(
     a_fold_read_before_a_rebuild_never_undoes_its_repair,
     sweeper_folds_oldest_dirty_first_within_budget,
     a_large_sweep_batch_takes_exactly_the_oldest_rows,
+    a_sweep_of_several_folds_takes_exactly_the_oldest_rows,
     failing_row_is_marked_alone_and_does_not_starve_others,
     rebuild_removes_orphans,
     rebuild_is_idempotent_and_equals_incremental,
@@ -99,8 +100,8 @@ async fn sweeper_folds_oldest_dirty_first_within_budget(h: Harness) {
     assert_eq!(h.store.fold_dirty(10, t(204)).await.unwrap().folded, 0);
 }
 
-/// A batch big enough that Postgres folds it as two concurrent halves (and SQLite shares
-/// its extraction): together they take exactly the oldest dirty rows, each once.
+/// A batch of one fold big enough that SQLite shares its extraction over two connections:
+/// it takes exactly the oldest dirty rows, each once.
 async fn a_large_sweep_batch_takes_exactly_the_oldest_rows(h: Harness) {
     h.connector("alpha").await;
     let mut ids = Vec::new();
@@ -112,6 +113,23 @@ async fn a_large_sweep_batch_takes_exactly_the_oldest_rows(h: Harness) {
     assert_eq!(h.dirty().await, ids[201..].iter().cloned().collect());
     let report = h.store.fold_dirty(201, t(1_001)).await.unwrap();
     assert_eq!((report.folded, report.raced, report.failed), (99, 0, 0));
+    assert!(h.dirty().await.is_empty());
+}
+
+/// A budget of several folds' worth (250 rows per fold on Postgres, four folds at once;
+/// 500 on SQLite, one after another): together they take exactly the oldest rows, and a
+/// sweep that runs out of dirty rows stops without error.
+async fn a_sweep_of_several_folds_takes_exactly_the_oldest_rows(h: Harness) {
+    h.connector("alpha").await;
+    let mut ids = Vec::new();
+    for i in 0..1_100 {
+        ids.push(h.connection("alpha", i).await.connection_id);
+    }
+    let report = h.store.fold_dirty(1_030, t(1_000)).await.unwrap();
+    assert_eq!((report.folded, report.raced, report.failed), (1_030, 0, 0));
+    assert_eq!(h.dirty().await, ids[1_030..].iter().cloned().collect());
+    let report = h.store.fold_dirty(1_030, t(1_001)).await.unwrap();
+    assert_eq!((report.folded, report.raced, report.failed), (70, 0, 0));
     assert!(h.dirty().await.is_empty());
 }
 

@@ -12,6 +12,7 @@ use crate::types::FoldReport;
 use console_domain::evidence::{CountState, Evidence, EvidenceState};
 use console_domain::Instant;
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 
 use crate::types::FoldClaim as Claim;
 
@@ -299,35 +300,62 @@ pub(crate) async fn fold(pool: &Pool, scope: Scope<'_>, now: Instant) -> StoreRe
     fold_on(pool, None, scope, now).await
 }
 
-/// The sweeper's batch of `budget` oldest dirty rows. On Postgres, when the pool has a
-/// second connection idle, two folds of half the budget at once, each in its own
-/// transaction: their claims lock disjoint rows (`SKIP LOCKED`), so each backend process
-/// claims, extracts, publishes and commits its half while the other does the same, and
-/// both cores work through the whole fold rather than its extraction only (about a fifth
-/// more rows per second; see docs/performance.md, "Fourth round"). SQLite has one writer:
-/// one fold, whose extraction is shared instead (see [`extract_shared`]).
+/// The sweeper's `budget` oldest dirty rows, as folds of at most [`Dialect::FOLD_CHUNK`]
+/// rows, up to [`Dialect::FOLD_WORKERS`] of them at once, each in its own transaction on its
+/// own connection. A worker takes the next chunk of the budget when its fold commits, so
+/// one slow fold holds up no other; concurrent claims lock disjoint rows (`SKIP LOCKED`),
+/// together exactly the oldest `budget`. The first worker waits for a pooled connection,
+/// the others start only on connections idle at hand: a busy pool means fewer workers, not
+/// a queue of them.
 pub(crate) async fn sweep(pool: &Pool, budget: u32, now: Instant) -> StoreResult<FoldReport> {
-    let halves = D::FOLD_EXTRACTS_IN_TRANSACTION && budget as usize >= 2 * SHARED_EXTRACTION_MIN;
-    let second = if halves { pool.try_acquire() } else { None };
-    let outcome = match second {
-        Some(second) => {
-            let (first, rest) = (budget / 2, budget - budget / 2);
-            // `join!`, not `try_join!`: a half that fails must not cut the other short in
-            // the middle of its transaction (its work would be rolled back for nothing).
-            let (a, b) = futures::join!(
-                fold_on(pool, None, Scope::Oldest(first), now),
-                fold_on(pool, Some(second), Scope::Oldest(rest), now),
-            );
-            let (a, b) = (a?.published.report, b?.published.report);
-            FoldReport {
-                folded: a.folded + b.folded,
-                raced: a.raced + b.raced,
-                failed: a.failed + b.failed,
-            }
+    let remaining = AtomicU32::new(budget);
+    let mut workers = vec![sweep_worker(pool, None, &remaining, now)];
+    for _ in 1..D::FOLD_WORKERS.min(budget.div_ceil(D::FOLD_CHUNK)) {
+        let Some(conn) = pool.try_acquire() else { break };
+        workers.push(sweep_worker(pool, Some(conn), &remaining, now));
+    }
+    // `join_all`, not `try_join_all`: a worker that fails must not cut the others short in
+    // the middle of their transactions (their work would be rolled back for nothing).
+    let mut total = FoldReport::default();
+    for report in futures::future::join_all(workers).await {
+        total += report?;
+    }
+    Ok(total)
+}
+
+/// One of [`sweep`]'s workers: folds chunks of the remaining budget until it is spent, a
+/// fold comes back short (no older dirty row is left unclaimed) or one fails; the last two
+/// also stop the other workers from taking another chunk.
+async fn sweep_worker(
+    pool: &Pool,
+    mut conn: Option<PoolConn>,
+    remaining: &AtomicU32,
+    now: Instant,
+) -> StoreResult<FoldReport> {
+    let mut total = FoldReport::default();
+    loop {
+        let left = remaining
+            .fetch_update(Relaxed, Relaxed, |left| {
+                Some(left - left.min(D::FOLD_CHUNK))
+            })
+            .unwrap_or_else(|left| left);
+        let take = left.min(D::FOLD_CHUNK);
+        if take == 0 {
+            return Ok(total);
         }
-        None => fold_on(pool, None, Scope::Oldest(budget), now).await?.published.report,
-    };
-    Ok(outcome)
+        let report = match fold_on(pool, conn.take(), Scope::Oldest(take), now).await {
+            Ok(outcome) => outcome.published.report,
+            Err(e) => {
+                remaining.store(0, Relaxed);
+                return Err(e);
+            }
+        };
+        total += report;
+        if report.taken() < u64::from(take) {
+            remaining.store(0, Relaxed);
+            return Ok(total);
+        }
+    }
 }
 
 /// [`fold`], in its own transaction on `conn` when given (else on one from the pool).
