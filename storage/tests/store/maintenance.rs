@@ -103,33 +103,36 @@ async fn sweeper_folds_oldest_dirty_first_within_budget(h: Harness) {
 /// A batch of one fold big enough that SQLite shares its extraction over two connections:
 /// it takes exactly the oldest dirty rows, each once.
 async fn a_large_sweep_batch_takes_exactly_the_oldest_rows(h: Harness) {
-    h.connector("alpha").await;
-    let mut ids = Vec::new();
-    for i in 0..300 {
-        ids.push(h.connection("alpha", i).await.connection_id);
-    }
-    let report = h.store.fold_dirty(201, t(1_000)).await.unwrap();
-    assert_eq!((report.folded, report.raced, report.failed), (201, 0, 0));
-    assert_eq!(h.dirty().await, ids[201..].iter().cloned().collect());
-    let report = h.store.fold_dirty(201, t(1_001)).await.unwrap();
-    assert_eq!((report.folded, report.raced, report.failed), (99, 0, 0));
-    assert!(h.dirty().await.is_empty());
+    two_sweeps_take_the_oldest_rows(h, 300, 201).await;
 }
 
 /// A budget of several folds' worth (250 rows per fold on Postgres, four folds at once;
 /// 500 on SQLite, one after another): together they take exactly the oldest rows, and a
 /// sweep that runs out of dirty rows stops without error.
 async fn a_sweep_of_several_folds_takes_exactly_the_oldest_rows(h: Harness) {
+    two_sweeps_take_the_oldest_rows(h, 1_100, 1_030).await;
+}
+
+/// `rows` new (dirty) connections, then two sweeps of `budget` (more than half of them):
+/// the first folds exactly the oldest `budget`, the second the rest.
+async fn two_sweeps_take_the_oldest_rows(h: Harness, rows: usize, budget: u32) {
     h.connector("alpha").await;
     let mut ids = Vec::new();
-    for i in 0..1_100 {
+    for i in 0..rows as i64 {
         ids.push(h.connection("alpha", i).await.connection_id);
     }
-    let report = h.store.fold_dirty(1_030, t(1_000)).await.unwrap();
-    assert_eq!((report.folded, report.raced, report.failed), (1_030, 0, 0));
-    assert_eq!(h.dirty().await, ids[1_030..].iter().cloned().collect());
-    let report = h.store.fold_dirty(1_030, t(1_001)).await.unwrap();
-    assert_eq!((report.folded, report.raced, report.failed), (70, 0, 0));
+    let first = budget as usize;
+    let report = h.store.fold_dirty(budget, t(1_000)).await.unwrap();
+    assert_eq!(
+        (report.folded, report.raced, report.failed),
+        (first as u64, 0, 0)
+    );
+    assert_eq!(h.dirty().await, ids[first..].iter().cloned().collect());
+    let report = h.store.fold_dirty(budget, t(1_001)).await.unwrap();
+    assert_eq!(
+        (report.folded, report.raced, report.failed),
+        ((rows - first) as u64, 0, 0)
+    );
     assert!(h.dirty().await.is_empty());
 }
 
