@@ -334,12 +334,12 @@ async fn sweep_worker(
 ) -> StoreResult<FoldReport> {
     let mut total = FoldReport::default();
     loop {
-        let left = remaining
+        // The closure always answers `Some`, so this is always `Ok(budget left before)`.
+        let take = remaining
             .fetch_update(Relaxed, Relaxed, |left| {
                 Some(left - left.min(D::FOLD_CHUNK))
             })
-            .unwrap_or_else(|left| left);
-        let take = left.min(D::FOLD_CHUNK);
+            .map_or(0, |left| left.min(D::FOLD_CHUNK));
         if take == 0 {
             return Ok(total);
         }
