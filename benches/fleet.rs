@@ -293,6 +293,7 @@ impl Bench {
                 .store
                 .fold_dirty(5_000, self.clock_now())
                 .await
+                .into_result()
                 .expect("fold");
             total += report.folded;
             if report.folded == 0 && report.raced == 0 {

@@ -107,6 +107,7 @@ async fn measure(app: &TestApp, cookie: &str, ids: &[String]) -> Counts {
         .store
         .fold_dirty(5000, app.clock_now())
         .await
+        .into_result()
         .unwrap()
         .folded
         > 0

@@ -321,7 +321,14 @@ pub async fn seed(console: &Console) -> ServiceResult<SeedReport> {
         }
     }
     // Settle the read model as the sweeper would, so the demo opens with clean evidence.
-    while console.store.fold_dirty(1000, console.now()).await?.folded > 0 {}
+    while console
+        .store
+        .fold_dirty(1000, console.now())
+        .await
+        .into_result()?
+        .folded
+        > 0
+    {}
     Ok(report)
 }
 

@@ -158,8 +158,9 @@ pub trait Store: Send + Sync + 'static {
     /// Every open (queued/running) run, oldest first, up to `limit` (for the collection
     /// runtime, which must also finish runs the owner started).
     async fn all_open_runs(&self, limit: u32) -> StoreResult<Vec<OpenRun>>;
-    /// Folds up to `budget` dirty rows, oldest-dirty first.
-    async fn fold_dirty(&self, budget: u32, now: Instant) -> StoreResult<FoldReport>;
+    /// Folds up to `budget` dirty rows, oldest-dirty first, as several committed folds: the
+    /// report counts those that committed even when a later one failed.
+    async fn fold_dirty(&self, budget: u32, now: Instant) -> SweepReport;
     /// Rebuilds every evidence row from the source tables in atomic batches.
     async fn rebuild_evidence(
         &self,

@@ -221,6 +221,28 @@ impl std::ops::AddAssign for FoldReport {
     }
 }
 
+/// What a sweep of the oldest dirty rows did. A sweep is several folds, each committed on
+/// its own; when one fails the others' work stands, so the report counts it and carries the
+/// error that stopped the sweep.
+#[derive(Debug, Default)]
+pub struct SweepReport {
+    /// The committed folds' rows.
+    pub done: FoldReport,
+    /// The first error a fold met; the sweep took no further chunk after it.
+    pub stopped_by: Option<crate::StoreError>,
+}
+
+impl SweepReport {
+    /// The report, or the error when the sweep stopped part way (for callers to whom a
+    /// partial sweep is a failure).
+    pub fn into_result(self) -> Result<FoldReport, crate::StoreError> {
+        match self.stopped_by {
+            Some(e) => Err(e),
+            None => Ok(self.done),
+        }
+    }
+}
+
 /// What a rebuild changed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

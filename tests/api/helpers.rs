@@ -214,6 +214,7 @@ impl TestApp {
             .store
             .fold_dirty(5000, now)
             .await
+            .into_result()
             .unwrap()
             .folded
             > 0

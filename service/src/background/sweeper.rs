@@ -61,13 +61,13 @@ pub fn spawn_sweeper(console: Console, interval: Duration, batch: u32) -> JoinHa
 /// backend can).
 pub async fn sweep_once(console: &Console, batch: u32) -> u64 {
     let budget = batch.saturating_mul(MAX_BATCHES_PER_TICK);
-    let (folded, error) = match console.store.fold_dirty(budget, console.now()).await {
-        Ok(report) => (report.folded, None),
-        Err(e) => {
-            tracing::warn!(error = %e, "sweeper fold failed; retrying next tick");
-            (0, Some(e.to_string()))
-        }
-    };
+    let sweep = console.store.fold_dirty(budget, console.now()).await;
+    // The folds that committed before a failure count: their rows are clean.
+    let folded = sweep.done.folded;
+    let error = sweep.stopped_by.map(|e| {
+        tracing::warn!(error = %e, folded, "sweeper fold failed; retrying next tick");
+        e.to_string()
+    });
     let at: Instant = console.now();
     console.sweeper.update(|s| {
         s.last_sweep_at = Some(at);

@@ -151,7 +151,11 @@ impl Harness {
     }
 
     pub async fn fold_all(&self, at: i64) -> FoldReport {
-        self.store.fold_dirty(10_000, t(at)).await.expect("fold")
+        self.store
+            .fold_dirty(10_000, t(at))
+            .await
+            .into_result()
+            .expect("fold")
     }
 
     pub async fn maintenance(&self) -> Vec<EvidenceMaintenance> {

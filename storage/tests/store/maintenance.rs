@@ -16,6 +16,7 @@ both_backends!(
     sweeper_folds_oldest_dirty_first_within_budget,
     a_large_sweep_batch_takes_exactly_the_oldest_rows,
     a_sweep_of_several_folds_takes_exactly_the_oldest_rows,
+    a_sweep_that_fails_part_way_counts_the_folds_it_committed,
     failing_row_is_marked_alone_and_does_not_starve_others,
     rebuild_removes_orphans,
     rebuild_is_idempotent_and_equals_incremental,
@@ -80,7 +81,7 @@ async fn sweeper_folds_oldest_dirty_first_within_budget(h: Harness) {
     for i in 0..5 {
         ids.push(h.connection("alpha", 10 * i).await.connection_id);
     }
-    let report = h.store.fold_dirty(2, t(100)).await.unwrap();
+    let report = h.store.fold_dirty(2, t(100)).await.into_result().unwrap();
     assert_eq!(report.folded, 2);
     let dirty = h.dirty().await;
     assert_eq!(dirty, ids[2..].iter().cloned().collect());
@@ -92,12 +93,28 @@ async fn sweeper_folds_oldest_dirty_first_within_budget(h: Harness) {
     let status = h.store.read_model_status().await.unwrap();
     assert_eq!(status.dirty, 3);
     assert_eq!(status.oldest_dirty_since, Some(t(20)));
-    h.store.fold_dirty(1, t(201)).await.unwrap();
+    h.store.fold_dirty(1, t(201)).await.into_result().unwrap();
     assert_eq!(h.dirty().await, ids[3..].iter().cloned().collect());
-    assert_eq!(h.store.fold_dirty(0, t(202)).await.unwrap().folded, 0);
-    h.store.fold_dirty(10, t(203)).await.unwrap();
+    assert_eq!(
+        h.store
+            .fold_dirty(0, t(202))
+            .await
+            .into_result()
+            .unwrap()
+            .folded,
+        0
+    );
+    h.store.fold_dirty(10, t(203)).await.into_result().unwrap();
     assert!(h.dirty().await.is_empty());
-    assert_eq!(h.store.fold_dirty(10, t(204)).await.unwrap().folded, 0);
+    assert_eq!(
+        h.store
+            .fold_dirty(10, t(204))
+            .await
+            .into_result()
+            .unwrap()
+            .folded,
+        0
+    );
 }
 
 /// A batch of one fold big enough that SQLite shares its extraction over two connections:
@@ -122,18 +139,74 @@ async fn two_sweeps_take_the_oldest_rows(h: Harness, rows: usize, budget: u32) {
         ids.push(h.connection("alpha", i).await.connection_id);
     }
     let first = budget as usize;
-    let report = h.store.fold_dirty(budget, t(1_000)).await.unwrap();
+    let report = h
+        .store
+        .fold_dirty(budget, t(1_000))
+        .await
+        .into_result()
+        .unwrap();
     assert_eq!(
         (report.folded, report.raced, report.failed),
         (first as u64, 0, 0)
     );
     assert_eq!(h.dirty().await, ids[first..].iter().cloned().collect());
-    let report = h.store.fold_dirty(budget, t(1_001)).await.unwrap();
+    let report = h
+        .store
+        .fold_dirty(budget, t(1_001))
+        .await
+        .into_result()
+        .unwrap();
     assert_eq!(
         (report.folded, report.raced, report.failed),
         ((rows - first) as u64, 0, 0)
     );
     assert!(h.dirty().await.is_empty());
+}
+
+/// A sweep is several folds, each committed on its own: when its last fold fails (here a
+/// trigger refuses to clean the newest row), the folds before it stand and the report
+/// counts exactly the rows they cleaned, with the error. (The sweeper's status showed 0
+/// folded for such a tick.)
+async fn a_sweep_that_fails_part_way_counts_the_folds_it_committed(h: Harness) {
+    h.connector("alpha").await;
+    let mut ids = Vec::new();
+    for i in 0..1_100 {
+        ids.push(h.connection("alpha", i).await.connection_id);
+    }
+    let newest = &ids[1_099];
+    match h.backend {
+        "sqlite" => {
+            h.exec(&format!(
+                "CREATE TRIGGER refuse_fold BEFORE UPDATE OF dirty ON connector_summary_evidence
+                 WHEN NEW.connection_id = '{newest}' AND NOT NEW.dirty
+                 BEGIN SELECT RAISE(ABORT, 'injected fold failure'); END"
+            ))
+            .await
+        }
+        _ => {
+            h.exec(
+                "CREATE FUNCTION refuse_fold() RETURNS trigger LANGUAGE plpgsql
+                 AS $$ BEGIN RAISE EXCEPTION 'injected fold failure'; END $$",
+            )
+            .await;
+            h.exec(&format!(
+                "CREATE TRIGGER refuse_fold BEFORE UPDATE ON connector_summary_evidence
+                 FOR EACH ROW WHEN (NEW.connection_id = '{newest}' AND NOT NEW.dirty)
+                 EXECUTE FUNCTION refuse_fold()"
+            ))
+            .await
+        }
+    }
+    // Folds of 500 one after another on SQLite, of 250 four at a time on Postgres: the
+    // newest row is in the last chunk either way.
+    let sweep = h.store.fold_dirty(1_100, t(2_000)).await;
+    let error = sweep.stopped_by.expect("the last fold failed").to_string();
+    assert!(error.contains("injected fold failure"), "{error}");
+    assert_eq!(
+        (sweep.done.folded, sweep.done.raced, sweep.done.failed),
+        (1_000, 0, 0)
+    );
+    assert_eq!(h.dirty().await, ids[1_000..].iter().cloned().collect());
 }
 
 async fn failing_row_is_marked_alone_and_does_not_starve_others(h: Harness) {
@@ -157,10 +230,26 @@ async fn failing_row_is_marked_alone_and_does_not_starve_others(h: Harness) {
     }
     let later = h.connection("alpha", 12).await.connection_id;
     // Budget 1, oldest first: the broken row fails and goes to the back of the queue.
-    let report = h.store.fold_dirty(1, t(20)).await.unwrap();
+    let report = h.store.fold_dirty(1, t(20)).await.into_result().unwrap();
     assert_eq!((report.folded, report.failed), (0, 1));
-    assert_eq!(h.store.fold_dirty(1, t(21)).await.unwrap().folded, 1);
-    assert_eq!(h.store.fold_dirty(1, t(22)).await.unwrap().folded, 1);
+    assert_eq!(
+        h.store
+            .fold_dirty(1, t(21))
+            .await
+            .into_result()
+            .unwrap()
+            .folded,
+        1
+    );
+    assert_eq!(
+        h.store
+            .fold_dirty(1, t(22))
+            .await
+            .into_result()
+            .unwrap()
+            .folded,
+        1
+    );
     assert_eq!(h.dirty().await, [broken.clone()].into_iter().collect());
     let m = h.maintenance().await;
     let row = m.iter().find(|r| r.connection_id == broken).unwrap();
@@ -800,10 +889,10 @@ async fn concurrent_writers_and_two_folders_converge_to_rebuild(h: Harness) {
                 while !done.load(Ordering::SeqCst) {
                     let at = t(clock.load(Ordering::SeqCst));
                     if f == 0 {
-                        store.fold_dirty(2, at).await.expect("fold");
+                        store.fold_dirty(2, at).await.into_result().expect("fold");
                     } else {
                         store.read_evidence(&ids[..3], at).await.expect("page fold");
-                        store.fold_dirty(3, at).await.expect("fold");
+                        store.fold_dirty(3, at).await.into_result().expect("fold");
                     }
                     tokio::task::yield_now().await;
                 }
@@ -872,7 +961,12 @@ async fn a_large_sweep_equals_a_rebuild(h: Harness) {
     let end = clock.load(Ordering::SeqCst) + 10;
     let dirty = h.dirty().await.len() as u64;
     assert!(dirty > 100, "{dirty} dirty rows");
-    let report = h.store.fold_dirty(1_000, t(end)).await.unwrap();
+    let report = h
+        .store
+        .fold_dirty(1_000, t(end))
+        .await
+        .into_result()
+        .unwrap();
     assert_eq!((report.folded, report.raced), (dirty, 0), "{report:?}");
     assert!(h.dirty().await.is_empty());
     let swept = durable(h.all_evidence(end).await);

@@ -239,9 +239,9 @@ impl Store for BackendStore {
         runs::all_open_runs(&self.pool, limit).await
     }
 
-    async fn fold_dirty(&self, budget: u32, now: Instant) -> StoreResult<FoldReport> {
+    async fn fold_dirty(&self, budget: u32, now: Instant) -> SweepReport {
         if budget == 0 {
-            return Ok(FoldReport::default());
+            return SweepReport::default();
         }
         fold::sweep(&self.pool, budget, now).await
     }

@@ -8,7 +8,7 @@
 use super::extract::{extract, Extracted, Reading};
 use crate::dialect::Dialect;
 use crate::evidence_row::{ColType, EvidenceColumns, EVIDENCE_COLUMNS};
-use crate::types::FoldReport;
+use crate::types::{FoldReport, SweepReport};
 use console_domain::evidence::{CountState, Evidence, EvidenceState};
 use console_domain::Instant;
 use std::collections::{HashMap, HashSet};
@@ -307,7 +307,7 @@ pub(crate) async fn fold(pool: &Pool, scope: Scope<'_>, now: Instant) -> StoreRe
 /// together exactly the oldest `budget`. The first worker waits for a pooled connection,
 /// the others start only on connections idle at hand: a busy pool means fewer workers, not
 /// a queue of them.
-pub(crate) async fn sweep(pool: &Pool, budget: u32, now: Instant) -> StoreResult<FoldReport> {
+pub(crate) async fn sweep(pool: &Pool, budget: u32, now: Instant) -> SweepReport {
     let remaining = AtomicU32::new(budget);
     let mut workers = vec![sweep_worker(pool, None, &remaining, now)];
     for _ in 1..D::FOLD_WORKERS.min(budget.div_ceil(D::FOLD_CHUNK)) {
@@ -316,23 +316,25 @@ pub(crate) async fn sweep(pool: &Pool, budget: u32, now: Instant) -> StoreResult
     }
     // `join_all`, not `try_join_all`: a worker that fails must not cut the others short in
     // the middle of their transactions (their work would be rolled back for nothing).
-    let mut total = FoldReport::default();
-    for report in futures::future::join_all(workers).await {
-        total += report?;
+    let mut total = SweepReport::default();
+    for worker in futures::future::join_all(workers).await {
+        total.done += worker.done;
+        total.stopped_by = total.stopped_by.or(worker.stopped_by);
     }
-    Ok(total)
+    total
 }
 
 /// One of [`sweep`]'s workers: folds chunks of the remaining budget until it is spent, a
 /// fold comes back short (no older dirty row is left unclaimed) or one fails; the last two
-/// also stop the other workers from taking another chunk.
+/// also stop the other workers from taking another chunk. Its report counts the folds it
+/// committed before any failure.
 async fn sweep_worker(
     pool: &Pool,
     mut conn: Option<PoolConn>,
     remaining: &AtomicU32,
     now: Instant,
-) -> StoreResult<FoldReport> {
-    let mut total = FoldReport::default();
+) -> SweepReport {
+    let mut total = SweepReport::default();
     loop {
         // The closure always answers `Some`, so this is always `Ok(budget left before)`.
         let take = remaining
@@ -341,19 +343,20 @@ async fn sweep_worker(
             })
             .map_or(0, |left| left.min(D::FOLD_CHUNK));
         if take == 0 {
-            return Ok(total);
+            return total;
         }
         let report = match fold_on(pool, conn.take(), Scope::Oldest(take), now).await {
             Ok(outcome) => outcome.published.report,
             Err(e) => {
                 remaining.store(0, Relaxed);
-                return Err(e);
+                total.stopped_by = Some(e);
+                return total;
             }
         };
-        total += report;
+        total.done += report;
         if report.taken() < u64::from(take) {
             remaining.store(0, Relaxed);
-            return Ok(total);
+            return total;
         }
     }
 }
