@@ -77,6 +77,8 @@ pub(crate) trait Dialect {
 
     /// How a set of ids is bound.
     type Ids;
+    /// How a set-based statement receives evidence rows (see [`crate::row_set`]).
+    type EvidenceRows;
     fn ids(ids: &[String]) -> Self::Ids;
     /// `column` is one of the ids bound at placeholder `param`.
     fn in_ids(column: &str, param: usize) -> String;
@@ -87,7 +89,7 @@ pub(crate) trait Dialect {
     /// bound at `param`, one typed column per listed field.
     fn json_rows(param: usize, columns: &[(&str, ColType)]) -> String;
     /// Like [`Dialect::json_rows`], for a JSON array of arrays: each row's values in the
-    /// order of `columns`. The fast form for wide rows (fold publish, rebuild): SQLite
+    /// order of `columns`. The fast form for wide rows (ingest; SQLite's evidence rows): SQLite
     /// renders each row's JSON once and reads its fields by position, where `json_rows`
     /// renders the row again and searches its keys for every field.
     fn json_array_rows(param: usize, columns: &[(&str, ColType)]) -> String;
@@ -138,6 +140,7 @@ impl Dialect for Sqlite {
     const ANALYZE_AFTER_REBUILD: Option<&'static str> = None;
 
     type Ids = String;
+    type EvidenceRows = crate::row_set::JsonArrayRows;
 
     fn ids(ids: &[String]) -> String {
         serde_json::to_string(ids).unwrap_or_else(|_| "[]".to_owned())
@@ -207,6 +210,7 @@ impl Dialect for Postgres {
         Some("ANALYZE record_stats, connector_summary_evidence");
 
     type Ids = Vec<String>;
+    type EvidenceRows = crate::row_set::ColumnArrays;
 
     fn ids(ids: &[String]) -> Vec<String> {
         ids.to_vec()

@@ -129,6 +129,78 @@ pub(crate) struct EvidenceColumns {
     pub stale_sort: i64,
 }
 
+/// One column's value borrowed from a row, typed as its column (see [`EvidenceColumns::values`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ColValue<'a> {
+    Text(Option<&'a str>),
+    Int(Option<i64>),
+}
+
+impl EvidenceColumns {
+    /// The row's values in [`EVIDENCE_COLUMNS`] order (tested against it), for binding rows
+    /// column by column.
+    pub(crate) fn values(&self) -> [ColValue<'_>; EVIDENCE_COLUMNS.len()] {
+        use ColValue::{Int, Text};
+        // Destructured in full: a field added to the struct must be added here too.
+        let EvidenceColumns {
+            connection_id,
+            connector_id,
+            connector_display_name,
+            display_name,
+            status,
+            source_kind,
+            recommended_mode,
+            created_at,
+            updated_at,
+            revoked_at,
+            streams,
+            total_records,
+            last_run,
+            last_successful_run,
+            consecutive_failures,
+            consecutive_connector_errors,
+            open_attention,
+            unrecovered_gaps,
+            schedule,
+            maximum_staleness_override,
+            manifest_staleness_seconds,
+            window_seconds,
+            window_source,
+            stale_at,
+            needs_rank,
+            stale_sort,
+        } = self;
+        [
+            Text(Some(connection_id)),
+            Text(Some(connector_id)),
+            Text(Some(connector_display_name)),
+            Text(display_name.as_deref()),
+            Text(Some(status)),
+            Text(Some(source_kind)),
+            Text(Some(recommended_mode)),
+            Int(Some(*created_at)),
+            Int(Some(*updated_at)),
+            Int(*revoked_at),
+            Text(Some(streams)),
+            Int(Some(*total_records)),
+            Text(last_run.as_deref()),
+            Text(last_successful_run.as_deref()),
+            Int(Some(*consecutive_failures)),
+            Int(Some(*consecutive_connector_errors)),
+            Text(Some(open_attention)),
+            Text(Some(unrecovered_gaps)),
+            Text(schedule.as_deref()),
+            Int(*maximum_staleness_override),
+            Int(*manifest_staleness_seconds),
+            Int(*window_seconds),
+            Text(window_source.as_deref()),
+            Int(*stale_at),
+            Int(Some(*needs_rank)),
+            Int(Some(*stale_sort)),
+        ]
+    }
+}
+
 /// The maintenance columns of one row. Deserializes from a JSON array in column order too
 /// (a streamed chunk of rows), `dirty` as a boolean or SQLite's 0/1.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
@@ -433,6 +505,18 @@ mod tests {
         crate::json_array::write_values(&mut written, &cols);
         let written: Vec<serde_json::Value> = serde_json::from_slice(&written).unwrap();
         assert_eq!(written, array);
+        // Postgres binds the same values column by column, each typed as its column.
+        let values: Vec<serde_json::Value> = cols
+            .values()
+            .iter()
+            .zip(EVIDENCE_COLUMNS)
+            .map(|(value, (name, ty))| match (value, ty) {
+                (ColValue::Text(v), Text) => serde_json::json!(v),
+                (ColValue::Int(v), Int) => serde_json::json!(v),
+                _ => panic!("{name} is bound as another type than its column"),
+            })
+            .collect();
+        assert_eq!(values, array);
     }
 
     fn stored_row(streams: &str) -> EvidenceColumns {

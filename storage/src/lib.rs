@@ -17,6 +17,7 @@ pub mod error;
 mod evidence_row;
 mod json_array;
 mod open;
+mod row_set;
 pub mod store;
 #[cfg(feature = "testing")]
 pub mod testing;

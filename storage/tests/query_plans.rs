@@ -309,7 +309,13 @@ async fn a_fold_reaches_its_rows_by_key_when_statistics_say_none_are_dirty() {
             })
             .expect("the page publishes them");
 
-        for (what, sql, args) in [("claim", claim, "'{a}'"), ("publish", publish, "0, '[]'")] {
+        // The publish's first parameter is the fold's instant, then one empty array per
+        // column of its rows.
+        let columns = (2..)
+            .take_while(|n| publish.contains(&format!("${n}::")))
+            .count();
+        let no_rows = format!("0{}", ", '{}'".repeat(columns));
+        for (what, sql, args) in [("claim", claim, "'{a}'"), ("publish", publish, &*no_rows)] {
             let nodes = generic_plan(pool, sql, args).await;
             let evidence: Vec<&serde_json::Value> = nodes
                 .iter()

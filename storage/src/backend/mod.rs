@@ -21,6 +21,8 @@ macro_rules! backend {
         pub(crate) type DbRow = <$db as sqlx::Database>::Row;
         pub(crate) type Pool = sqlx::Pool<$db>;
         pub(crate) type PoolConn = sqlx::pool::PoolConnection<$db>;
+        /// How this backend's set-based statements receive evidence rows.
+        pub(crate) type EvidenceRows = <$dialect as crate::dialect::Dialect>::EvidenceRows;
 
         /// Shared helpers: write transactions, the global write sequence, dirty marking.
         pub(crate) mod common {

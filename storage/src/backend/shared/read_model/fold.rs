@@ -8,6 +8,7 @@
 use super::extract::{extract, Extracted, Reading};
 use crate::dialect::Dialect;
 use crate::evidence_row::{ColType, EvidenceColumns, EVIDENCE_COLUMNS};
+use crate::row_set::EvidenceRowSet as Rows;
 use crate::types::{FoldReport, SweepReport};
 use console_domain::evidence::{CountState, Evidence, EvidenceState};
 use console_domain::Instant;
@@ -107,18 +108,6 @@ fn publish_fields() -> Vec<(&'static str, ColType)> {
     fields
 }
 
-/// Appends one row of the publish statement's JSON row set, values in [`publish_fields`]
-/// order, to `rows` (an array being written).
-fn push_publish_row(rows: &mut Vec<u8>, cols: &EvidenceColumns, seq: i64) {
-    if rows.len() > 1 {
-        rows.push(b',');
-    }
-    crate::json_array::write_values(rows, cols);
-    // The array's closing bracket: the claimed sequence goes after the columns.
-    rows.pop();
-    rows.extend_from_slice(format!(",{seq}]").as_bytes());
-}
-
 /// Result of publishing one fold.
 #[derive(Debug, Default)]
 pub(crate) struct Published {
@@ -153,7 +142,7 @@ pub(crate) async fn publish(
     } else {
         &[None]
     };
-    let mut payloads: Vec<Vec<u8>> = passes.iter().map(|_| b"[".to_vec()).collect();
+    let mut payloads: Vec<EvidenceRows> = passes.iter().map(|_| EvidenceRows::new(1)).collect();
     let mut attempted = 0u64;
     let mut failed_rows = Vec::new();
     for claim in claims {
@@ -165,7 +154,7 @@ pub(crate) async fn publish(
                     .iter()
                     .position(|p| p.is_none_or(|rank_moved| rank_moved == moved))
                     .unwrap_or(0);
-                push_publish_row(&mut payloads[pass], &cols, claim.write_seq);
+                payloads[pass].push(&cols, &[claim.write_seq]);
                 attempted += 1;
             }
             Some(Err(reason)) => {
@@ -186,8 +175,7 @@ pub(crate) async fn publish(
         }
     }
     if attempted > 0 {
-        for (rank_moved, mut rows) in passes.iter().zip(payloads) {
-            rows.push(b']');
+        for (rank_moved, rows) in passes.iter().zip(payloads) {
             let set: Vec<String> = published_columns()
                 .filter(|(name, _)| *rank_moved != Some(false) || !RANK_COLUMNS.contains(name))
                 .map(|(name, _)| format!("{name} = j.{name}"))
@@ -210,14 +198,11 @@ pub(crate) async fn publish(
                  WHERE e.connection_id = j.target_id AND e.write_seq = j.seq AND {}{rank_filter}
                  RETURNING connection_id",
                 set.join(", "),
-                D::json_array_rows(2, &publish_fields()),
+                EvidenceRows::sql(2, &publish_fields()),
                 D::dirty_by_key("e.dirty"),
             );
-            // JSON built from strings and integers is UTF-8.
-            let rows = String::from_utf8(rows).unwrap_or_default();
-            let published = sqlx::query(&sql)
-                .bind(ms(now))
-                .bind(rows)
+            let published = rows
+                .bind_to(sqlx::query(&sql).bind(ms(now)))
                 .fetch_all(&mut *c)
                 .await?;
             for row in published {

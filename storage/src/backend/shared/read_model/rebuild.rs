@@ -6,6 +6,7 @@ use super::extract::{extract, Reading};
 use crate::dirty_parts::DirtyParts;
 use crate::dialect::Dialect;
 use crate::evidence_row::{ColType, EvidenceColumns, Maintenance, EVIDENCE_COLUMNS};
+use crate::row_set::EvidenceRowSet as Rows;
 use crate::types::{Progress, ReadModelStatus, RebuildReport};
 use console_domain::Instant;
 use std::collections::HashMap;
@@ -123,8 +124,9 @@ async fn rebuild_batch(
     sqlx::query(&sql).bind(D::ids(ids)).execute(&mut *c).await?;
 
     let extracted = extract(c, ids, Reading::Full).await?;
-    // The upsert's JSON row set, each row its values in [`EVIDENCE_COLUMNS`] order.
-    let mut writes = b"[".to_vec();
+    // The upsert's rows, each its values in [`EVIDENCE_COLUMNS`] order.
+    let mut writes = EvidenceRows::new(0);
+    let mut written = 0;
     let mut failures = Vec::new();
     for id in ids {
         let Some(result) = extracted.get(id) else {
@@ -144,10 +146,8 @@ async fn rebuild_batch(
                     }
                     Some(_) => report.changed += 1,
                 }
-                if writes.len() > 1 {
-                    writes.push(b',');
-                }
-                crate::json_array::write_values(&mut writes, &cols);
+                writes.push(&cols, &[]);
+                written += 1;
             }
             Err(reason) => {
                 match old {
@@ -161,8 +161,7 @@ async fn rebuild_batch(
         }
     }
 
-    if writes.len() > 1 {
-        writes.push(b']');
+    if written > 0 {
         let seq = super::super::common::next_seq(c).await?;
         let names: Vec<&str> = EVIDENCE_COLUMNS.iter().map(|(n, _)| *n).collect();
         let select: Vec<String> = names.iter().map(|n| format!("j.{n}")).collect();
@@ -181,14 +180,11 @@ async fn rebuild_batch(
                 computed_at = excluded.computed_at, error = NULL",
             names.join(", "),
             select.join(", "),
-            D::json_array_rows(3, EVIDENCE_COLUMNS),
+            EvidenceRows::sql(3, EVIDENCE_COLUMNS),
             set.join(", ")
         );
-        sqlx::query(&sql)
-            .bind(seq)
-            .bind(ms(now))
-            // JSON built from strings and integers is UTF-8.
-            .bind(String::from_utf8(writes).unwrap_or_default())
+        writes
+            .bind_to(sqlx::query(&sql).bind(seq).bind(ms(now)))
             .execute(&mut *c)
             .await?;
     }
