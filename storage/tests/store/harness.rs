@@ -151,8 +151,13 @@ impl Harness {
     }
 
     pub async fn fold_all(&self, at: i64) -> FoldReport {
+        self.sweep(10_000, at).await
+    }
+
+    /// One sweep of `budget` rows that must not fail part way.
+    pub async fn sweep(&self, budget: u32, at: i64) -> FoldReport {
         self.store
-            .fold_dirty(10_000, t(at))
+            .fold_dirty(budget, t(at))
             .await
             .into_result()
             .expect("fold")

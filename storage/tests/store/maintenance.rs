@@ -81,7 +81,7 @@ async fn sweeper_folds_oldest_dirty_first_within_budget(h: Harness) {
     for i in 0..5 {
         ids.push(h.connection("alpha", 10 * i).await.connection_id);
     }
-    let report = h.store.fold_dirty(2, t(100)).await.into_result().unwrap();
+    let report = h.sweep(2, 100).await;
     assert_eq!(report.folded, 2);
     let dirty = h.dirty().await;
     assert_eq!(dirty, ids[2..].iter().cloned().collect());
@@ -93,28 +93,12 @@ async fn sweeper_folds_oldest_dirty_first_within_budget(h: Harness) {
     let status = h.store.read_model_status().await.unwrap();
     assert_eq!(status.dirty, 3);
     assert_eq!(status.oldest_dirty_since, Some(t(20)));
-    h.store.fold_dirty(1, t(201)).await.into_result().unwrap();
+    h.sweep(1, 201).await;
     assert_eq!(h.dirty().await, ids[3..].iter().cloned().collect());
-    assert_eq!(
-        h.store
-            .fold_dirty(0, t(202))
-            .await
-            .into_result()
-            .unwrap()
-            .folded,
-        0
-    );
-    h.store.fold_dirty(10, t(203)).await.into_result().unwrap();
+    assert_eq!(h.sweep(0, 202).await.folded, 0);
+    h.sweep(10, 203).await;
     assert!(h.dirty().await.is_empty());
-    assert_eq!(
-        h.store
-            .fold_dirty(10, t(204))
-            .await
-            .into_result()
-            .unwrap()
-            .folded,
-        0
-    );
+    assert_eq!(h.sweep(10, 204).await.folded, 0);
 }
 
 /// A batch of one fold big enough that SQLite shares its extraction over two connections:
@@ -139,23 +123,13 @@ async fn two_sweeps_take_the_oldest_rows(h: Harness, rows: usize, budget: u32) {
         ids.push(h.connection("alpha", i).await.connection_id);
     }
     let first = budget as usize;
-    let report = h
-        .store
-        .fold_dirty(budget, t(1_000))
-        .await
-        .into_result()
-        .unwrap();
+    let report = h.sweep(budget, 1_000).await;
     assert_eq!(
         (report.folded, report.raced, report.failed),
         (first as u64, 0, 0)
     );
     assert_eq!(h.dirty().await, ids[first..].iter().cloned().collect());
-    let report = h
-        .store
-        .fold_dirty(budget, t(1_001))
-        .await
-        .into_result()
-        .unwrap();
+    let report = h.sweep(budget, 1_001).await;
     assert_eq!(
         (report.folded, report.raced, report.failed),
         ((rows - first) as u64, 0, 0)
@@ -241,26 +215,10 @@ async fn failing_row_is_marked_alone_and_does_not_starve_others(h: Harness) {
     }
     let later = h.connection("alpha", 12).await.connection_id;
     // Budget 1, oldest first: the broken row fails and goes to the back of the queue.
-    let report = h.store.fold_dirty(1, t(20)).await.into_result().unwrap();
+    let report = h.sweep(1, 20).await;
     assert_eq!((report.folded, report.failed), (0, 1));
-    assert_eq!(
-        h.store
-            .fold_dirty(1, t(21))
-            .await
-            .into_result()
-            .unwrap()
-            .folded,
-        1
-    );
-    assert_eq!(
-        h.store
-            .fold_dirty(1, t(22))
-            .await
-            .into_result()
-            .unwrap()
-            .folded,
-        1
-    );
+    assert_eq!(h.sweep(1, 21).await.folded, 1);
+    assert_eq!(h.sweep(1, 22).await.folded, 1);
     assert_eq!(h.dirty().await, [broken.clone()].into_iter().collect());
     let m = h.maintenance().await;
     let row = m.iter().find(|r| r.connection_id == broken).unwrap();
@@ -972,12 +930,7 @@ async fn a_large_sweep_equals_a_rebuild(h: Harness) {
     let end = clock.load(Ordering::SeqCst) + 10;
     let dirty = h.dirty().await.len() as u64;
     assert!(dirty > 100, "{dirty} dirty rows");
-    let report = h
-        .store
-        .fold_dirty(1_000, t(end))
-        .await
-        .into_result()
-        .unwrap();
+    let report = h.sweep(1_000, end).await;
     assert_eq!((report.folded, report.raced), (dirty, 0), "{report:?}");
     assert!(h.dirty().await.is_empty());
     let swept = durable(h.all_evidence(end).await);
