@@ -797,8 +797,9 @@ async fn fold_once(b: &Bench, results: &mut Results, rep: usize) -> (f64, f64) {
     let started = Instant::now();
     let cpu = process_cpu_seconds();
     let mut folded = 0;
-    // Sweeper ticks with the default batch, as the server runs them (a tick whose folds
-    // fail logs and folds nothing, so the loop ends and the count below catches it).
+    // Sweeper ticks with the default batch, as the server runs them, until one folds
+    // nothing (a tick that fails logs it and counts only its committed folds; the count
+    // below catches rows left dirty).
     let batch = owner_console::config::SweeperConfig::default().batch;
     loop {
         let tick = console_service::background::sweep_once(&b.console, batch).await;
