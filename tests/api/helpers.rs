@@ -181,30 +181,31 @@ impl TestApp {
         data
     }
 
+    /// Creates a connection straight through storage, at the clock's instant: its evidence
+    /// stays dirty until something folds it (the write routes answer folded summaries).
+    pub async fn create_dirty_connection(&self, connector_id: &str) -> String {
+        let new = console_storage::NewConnection {
+            connector_id: connector_id.to_owned(),
+            display_name: None,
+            status: console_domain::model::ConnectionStatus::Active,
+            maximum_staleness_seconds: None,
+        };
+        self.console
+            .store
+            .create_connection(&new, self.clock_now())
+            .await
+            .unwrap()
+            .connection_id
+    }
+
     /// Adds connections (straight through storage, concurrently) until there are `to`,
     /// then folds everything so the fleet starts clean.
     pub async fn grow_fleet(&self, to: usize, ids: &mut Vec<String>) {
-        use console_domain::model::ConnectionStatus;
-        use console_storage::NewConnection;
         let now = self.clock_now();
         while ids.len() < to {
             let batch = (to - ids.len()).min(64);
             let created = futures::future::join_all((0..batch).map(|i| {
-                let store = self.console.store.clone();
-                async move {
-                    let connector = ["spotify", "gmail", "github", "bank-csv"][i % 4];
-                    let new = NewConnection {
-                        connector_id: connector.to_owned(),
-                        display_name: None,
-                        status: ConnectionStatus::Active,
-                        maximum_staleness_seconds: None,
-                    };
-                    store
-                        .create_connection(&new, now)
-                        .await
-                        .unwrap()
-                        .connection_id
-                }
+                self.create_dirty_connection(["spotify", "gmail", "github", "bank-csv"][i % 4])
             }))
             .await;
             ids.extend(created);

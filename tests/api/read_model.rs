@@ -300,8 +300,37 @@ async fn sweeper_folds_and_reports_its_state(backend: Backend) {
     app.finish().await;
 }
 
+/// A tick is several committed folds: when one fails, the status counts the rows the
+/// others folded (it showed 0 for such a tick) and carries the error.
+async fn a_sweep_that_fails_part_way_reports_what_it_folded(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let mut ids = Vec::new();
+    for _ in 0..600 {
+        // One second apart, so the sweep's oldest-first order is the creation order.
+        ids.push(app.create_dirty_connection("spotify").await);
+        app.clock.advance(chrono::Duration::seconds(1));
+    }
+    let db = console_storage::connect(&app.database_url).await.unwrap();
+    console_storage::testing::refuse_to_fold(&db, &ids[599]).await;
+
+    // A batch of 30 gives a tick budget of 600: every row, the newest in the last fold.
+    let folded = console_service::background::sweep_once(&app.console, 30).await;
+    let (status, body) = app.get_json("/_ref/connector-summary/status").await;
+    assert_eq!(status, 200, "{body}");
+    let dirty = body["read_model"]["dirty"].as_u64().unwrap();
+    assert!(folded >= 350, "the folds before the failure count: {body}");
+    assert_eq!(folded + dirty, 600, "{body}");
+    assert_eq!(body["sweeper"]["last_folded"], folded, "{body}");
+    assert_eq!(body["sweeper"]["total_folded"], folded, "{body}");
+    let error = body["sweeper"]["last_error"].as_str().unwrap_or_default();
+    assert!(error.contains("injected fold failure"), "{body}");
+    db.close().await;
+    app.finish().await;
+}
+
 on_both_backends!(
     sweeper_folds_and_reports_its_state,
+    a_sweep_that_fails_part_way_reports_what_it_folded,
     selector_resolves_exactly_as_specified,
     scoped_reads_write_nothing,
     verdict_turns_stale_when_only_time_passes,

@@ -6,12 +6,15 @@
 //! - [`load_fleet`]: a deterministic fleet written straight into the source tables in big
 //!   transactions, for benchmarks (the evidence is then built by the production rebuild);
 //! - [`set_dirty_marking`]: a process-wide switch that skips dirty marking, so a benchmark
-//!   can price the marking against the same ingest without it.
+//!   can price the marking against the same ingest without it;
+//! - [`refuse_to_fold`]: a fault that makes the fold of one row fail.
 
 mod database;
+mod faults;
 pub(crate) mod fleet;
 
 pub use database::{admin_url, TestBackend, TestDatabase};
+pub use faults::refuse_to_fold;
 pub use fleet::{load_fleet, FleetReport, FleetSpec};
 
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -148,29 +148,7 @@ async fn a_sweep_that_fails_part_way_counts_the_folds_it_committed(h: Harness) {
         ids.push(h.connection("alpha", i).await.connection_id);
     }
     let newest = &ids[1_099];
-    match h.backend {
-        "sqlite" => {
-            h.exec(&format!(
-                "CREATE TRIGGER refuse_fold BEFORE UPDATE OF dirty ON connector_summary_evidence
-                 WHEN NEW.connection_id = '{newest}' AND NOT NEW.dirty
-                 BEGIN SELECT RAISE(ABORT, 'injected fold failure'); END"
-            ))
-            .await
-        }
-        _ => {
-            h.exec(
-                "CREATE FUNCTION refuse_fold() RETURNS trigger LANGUAGE plpgsql
-                 AS $$ BEGIN RAISE EXCEPTION 'injected fold failure'; END $$",
-            )
-            .await;
-            h.exec(&format!(
-                "CREATE TRIGGER refuse_fold BEFORE UPDATE ON connector_summary_evidence
-                 FOR EACH ROW WHEN (NEW.connection_id = '{newest}' AND NOT NEW.dirty)
-                 EXECUTE FUNCTION refuse_fold()"
-            ))
-            .await
-        }
-    }
+    console_storage::testing::refuse_to_fold(&h.db, newest).await;
     let sweep = h.store.fold_dirty(1_100, t(2_000)).await;
     let error = sweep.stopped_by.expect("the last fold failed").to_string();
     assert!(error.contains("injected fold failure"), "{error}");
