@@ -18,6 +18,8 @@ pub(crate) trait EvidenceRowSet<DB: Database>: Sized {
     fn new(extra: usize) -> Self;
     /// Appends a row: its evidence, then exactly `extra` integers.
     fn push(&mut self, cols: &EvidenceColumns, extra: &[i64]);
+    /// No row has been pushed.
+    fn is_empty(&self) -> bool;
     /// A sub-select (usable after FROM, aliased by the caller) of the rows bound from
     /// placeholder `param` on, one column per name of `columns` (the evidence columns, under
     /// these names, then the extra ones, all `Int`).
@@ -49,6 +51,11 @@ impl EvidenceRowSet<sqlx::Sqlite> for JsonArrayRows {
             rows.extend_from_slice(format!(",{value}").as_bytes());
         }
         rows.push(b']');
+    }
+
+    fn is_empty(&self) -> bool {
+        // Only the opening bracket.
+        self.0.len() == 1
     }
 
     fn sql(param: usize, columns: &[(&str, ColType)]) -> String {
@@ -112,6 +119,11 @@ impl EvidenceRowSet<sqlx::Postgres> for ColumnArrays {
         for (column, value) in int.zip(extra) {
             column.push(Some(*value));
         }
+    }
+
+    fn is_empty(&self) -> bool {
+        // Every row has a value in every column, the first included.
+        self.text.first().is_none_or(Vec::is_empty)
     }
 
     fn sql(param: usize, columns: &[(&str, ColType)]) -> String {

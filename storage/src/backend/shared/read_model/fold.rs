@@ -8,7 +8,7 @@
 use super::extract::{extract, Extracted, Reading};
 use crate::dialect::Dialect;
 use crate::evidence_row::{ColType, EvidenceColumns, EVIDENCE_COLUMNS};
-use crate::row_set::EvidenceRowSet as Rows;
+use crate::row_set::EvidenceRowSet as _;
 use crate::types::{FoldReport, SweepReport};
 use console_domain::evidence::{CountState, Evidence, EvidenceState};
 use console_domain::Instant;

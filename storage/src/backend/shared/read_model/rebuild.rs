@@ -6,7 +6,7 @@ use super::extract::{extract, Reading};
 use crate::dirty_parts::DirtyParts;
 use crate::dialect::Dialect;
 use crate::evidence_row::{ColType, EvidenceColumns, Maintenance, EVIDENCE_COLUMNS};
-use crate::row_set::EvidenceRowSet as Rows;
+use crate::row_set::EvidenceRowSet as _;
 use crate::types::{Progress, ReadModelStatus, RebuildReport};
 use console_domain::Instant;
 use std::collections::HashMap;
@@ -126,7 +126,6 @@ async fn rebuild_batch(
     let extracted = extract(c, ids, Reading::Full).await?;
     // The upsert's rows, each its values in [`EVIDENCE_COLUMNS`] order.
     let mut writes = EvidenceRows::new(0);
-    let mut written = 0;
     let mut failures = Vec::new();
     for id in ids {
         let Some(result) = extracted.get(id) else {
@@ -147,7 +146,6 @@ async fn rebuild_batch(
                     Some(_) => report.changed += 1,
                 }
                 writes.push(&cols, &[]);
-                written += 1;
             }
             Err(reason) => {
                 match old {
@@ -161,7 +159,7 @@ async fn rebuild_batch(
         }
     }
 
-    if written > 0 {
+    if !writes.is_empty() {
         let seq = super::super::common::next_seq(c).await?;
         let names: Vec<&str> = EVIDENCE_COLUMNS.iter().map(|(n, _)| *n).collect();
         let select: Vec<String> = names.iter().map(|n| format!("j.{n}")).collect();
