@@ -50,35 +50,56 @@ pub struct SummaryItem {
 
 impl SummaryItem {
     /// The one per-connection projector's pure half: evidence + `now` + liveness -> item.
-    pub fn project(evidence: &Evidence, now: Instant, liveness: &Liveness) -> Self {
-        let projection = synthesize(evidence, now, liveness);
+    /// Takes the evidence by value: every caller is done with it, and moving its strings
+    /// and nested parts into the item spares a copy of each per listed connection.
+    pub fn project(evidence: Evidence, now: Instant, liveness: &Liveness) -> Self {
+        let projection = synthesize(&evidence, now, liveness);
         let next_action = projection.verdict.required_actions.first().cloned();
+        let Evidence {
+            connection_id,
+            connector_id,
+            connector_display_name,
+            display_name,
+            status,
+            source_kind,
+            created_at,
+            updated_at,
+            revoked_at,
+            streams,
+            total_records,
+            total_records_state,
+            last_run,
+            last_successful_run,
+            schedule,
+            meta,
+            ..
+        } = evidence;
         SummaryItem {
-            connection_id: evidence.connection_id.clone(),
-            connector_instance_id: evidence.connection_id.clone(),
-            connector_id: evidence.connector_id.clone(),
-            connector_display_name: evidence.connector_display_name.clone(),
-            display_name: evidence.display_name.clone(),
-            status: evidence.status,
-            source_kind: evidence.source_kind.clone(),
-            created_at: evidence.created_at,
-            updated_at: evidence.updated_at,
-            revoked_at: evidence.revoked_at,
-            streams: evidence.streams.clone(),
-            total_records: evidence.total_records,
-            total_records_state: evidence.total_records_state,
-            last_run: evidence.last_run.clone(),
-            last_successful_run: evidence.last_successful_run.clone(),
-            schedule: evidence.schedule.clone(),
+            connector_instance_id: connection_id.clone(),
+            connection_id,
+            connector_id,
+            connector_display_name,
+            display_name,
+            status,
+            source_kind,
+            created_at,
+            updated_at,
+            revoked_at,
+            streams,
+            total_records,
+            total_records_state,
+            last_run,
+            last_successful_run,
+            schedule,
             freshness: projection.freshness,
             connection_health: projection.health,
             rendered_verdict: projection.verdict,
             next_action,
             evidence: EvidenceSummary {
-                state: evidence.meta.state,
-                computed_at: evidence.meta.computed_at,
-                folded_seq: evidence.meta.folded_seq,
-                error: evidence.meta.error.clone(),
+                state: meta.state,
+                computed_at: meta.computed_at,
+                folded_seq: meta.folded_seq,
+                error: meta.error,
             },
         }
     }

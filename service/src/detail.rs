@@ -129,7 +129,7 @@ impl Console {
             ),
         };
         let projection = synthesize(&evidence, now, &liveness);
-        let summary = SummaryItem::project(&evidence, now, &liveness);
+        let summary = SummaryItem::project(evidence.clone(), now, &liveness);
         Ok(Diagnostics {
             object: "connection_diagnostics",
             connection_id: connection_id.to_owned(),

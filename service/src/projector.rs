@@ -73,12 +73,9 @@ impl Observation {
         }
     }
 
-    pub fn project(&self, evidence: &Evidence) -> SummaryItem {
-        SummaryItem::project(
-            evidence,
-            self.now,
-            &self.liveness_for(&evidence.connection_id),
-        )
+    pub fn project(&self, evidence: Evidence) -> SummaryItem {
+        let liveness = self.liveness_for(&evidence.connection_id);
+        SummaryItem::project(evidence, self.now, &liveness)
     }
 }
 
@@ -142,7 +139,7 @@ impl Console {
             .filter_map(move |row| {
                 let item = match row {
                     Ok(evidence) => {
-                        let item = observation.project(&evidence);
+                        let item = observation.project(evidence);
                         health
                             .is_none_or(|h| item.connection_health.state == h)
                             .then_some(Ok(item))
@@ -183,7 +180,7 @@ impl Console {
         let observation = self.observe(&page.open_runs, now).await?;
         let data = page
             .rows
-            .iter()
+            .into_iter()
             .map(|e| observation.project(e))
             .filter(|item| {
                 request
@@ -221,7 +218,11 @@ impl Console {
         };
         let observation = self.observe(&page.open_runs, now).await?;
         Ok(ListPage {
-            data: page.rows.iter().map(|e| observation.project(e)).collect(),
+            data: page
+                .rows
+                .into_iter()
+                .map(|e| observation.project(e))
+                .collect(),
             runtime: runtime_status(&observation.runtime),
             has_more: false,
             next_cursor: None,
@@ -237,7 +238,8 @@ impl Console {
             .await?;
         let observation = self.observe(&page.open_runs, now).await?;
         page.rows
-            .first()
+            .into_iter()
+            .next()
             .map(|e| observation.project(e))
             .ok_or_else(|| ServiceError::NotFound {
                 entity: "connection",

@@ -22,7 +22,7 @@ pub(crate) enum ColType {
     Bool,
 }
 
-use ColType::{Int, Text};
+use ColType::{Bool, Int, Text};
 
 /// The evidence columns, in table order. Must match [`EvidenceColumns`]' fields (tested).
 pub(crate) const EVIDENCE_COLUMNS: &[(&str, ColType)] = &[
@@ -55,17 +55,17 @@ pub(crate) const EVIDENCE_COLUMNS: &[(&str, ColType)] = &[
 ];
 
 /// Maintenance columns, in table order.
-pub(crate) const MAINTENANCE_COLUMNS: &[&str] = &[
-    "dirty",
-    "dirty_since",
-    "write_seq",
-    "folded_seq",
-    "computed_at",
-    "error",
+pub(crate) const MAINTENANCE_COLUMNS: &[(&str, ColType)] = &[
+    ("dirty", Bool),
+    ("dirty_since", Int),
+    ("write_seq", Int),
+    ("folded_seq", Int),
+    ("computed_at", Int),
+    ("error", Text),
 ];
 
-/// A stored boolean read from JSON the database built: `true`/`false` (Postgres) or the
-/// integer 0/1 SQLite stores.
+/// A stored boolean as the database hands it over: `true`/`false` (Postgres's JSON) or the
+/// integer 0/1 SQLite stores (its JSON and its framed chunks).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct StoredBool(pub bool);
 
@@ -201,8 +201,8 @@ impl EvidenceColumns {
     }
 }
 
-/// The maintenance columns of one row. Deserializes from a JSON array in column order too
-/// (a streamed chunk of rows), `dirty` as a boolean or SQLite's 0/1.
+/// The maintenance columns of one row. Deserializes from its values in column order too
+/// (a streamed chunk's rows, see `framed`), `dirty` as a boolean or SQLite's 0/1.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 pub(crate) struct Maintenance {
     #[serde(deserialize_with = "flag")]
@@ -492,7 +492,7 @@ mod tests {
         assert!(positions.windows(2).all(|w| w[0] < w[1]), "{serialized}");
         let value = serde_json::to_value(&cols).unwrap();
         assert_eq!(value.as_object().unwrap().len(), EVIDENCE_COLUMNS.len());
-        // A streamed chunk carries each row as a JSON array in column order.
+        // Deserialized from its values in column order (a streamed chunk's rows).
         let array: Vec<serde_json::Value> = EVIDENCE_COLUMNS
             .iter()
             .map(|(name, _)| value[*name].clone())
@@ -627,8 +627,9 @@ mod tests {
 
     #[test]
     fn maintenance_reads_from_a_column_ordered_array() {
+        let names: Vec<&str> = MAINTENANCE_COLUMNS.iter().map(|(name, _)| *name).collect();
         assert_eq!(
-            MAINTENANCE_COLUMNS,
+            names,
             [
                 "dirty",
                 "dirty_since",

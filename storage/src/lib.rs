@@ -15,6 +15,7 @@ mod dialect;
 mod dirty_parts;
 pub mod error;
 mod evidence_row;
+mod framed;
 mod json_array;
 mod open;
 mod row_set;

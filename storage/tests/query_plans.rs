@@ -57,6 +57,11 @@ impl<S: tracing::Subscriber> Layer<S> for Capture {
     }
 }
 
+/// The statement log is one for the whole test binary, and tests run in parallel: a test
+/// that reads it holds this for its whole run, so no other test's `take_statements` drains
+/// the statements it is about to look for (seen: a rebuild's extraction went missing).
+static LOG_IN_USE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 fn install() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
@@ -94,6 +99,7 @@ async fn plan(db: &Database, sql: &str, status: Option<ConnectionStatus>) -> Vec
 #[tokio::test]
 async fn every_streamed_chunk_seeks_the_index_by_the_whole_previous_key() {
     install();
+    let _log = LOG_IN_USE.lock().await;
     with_sqlite(|h| async move {
         for connector in ["alpha", "beta"] {
             h.connector(connector).await;
@@ -188,6 +194,7 @@ async fn generic_plan(pool: &sqlx::PgPool, sql: &str, args: &str) -> Vec<serde_j
 #[tokio::test]
 async fn a_rebuild_leaves_statistics_and_the_extraction_probes_record_stats_by_id() {
     install();
+    let _log = LOG_IN_USE.lock().await;
     with_postgres(|h| async move {
         let Database::Postgres(pool) = &h.db else {
             panic!("a Postgres test")
@@ -256,6 +263,7 @@ async fn a_rebuild_leaves_statistics_and_the_extraction_probes_record_stats_by_i
 #[tokio::test]
 async fn a_fold_reaches_its_rows_by_key_when_statistics_say_none_are_dirty() {
     install();
+    let _log = LOG_IN_USE.lock().await;
     with_postgres(|h| async move {
         let Database::Postgres(pool) = &h.db else {
             panic!("a Postgres test")

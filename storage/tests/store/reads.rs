@@ -382,6 +382,23 @@ async fn streamed_list_equals_the_full_page_and_folds_first(h: Harness) {
         let connector = if i % 3 == 0 { "beta" } else { "alpha" };
         ids.push(h.connection(connector, i).await.connection_id);
     }
+    // Names holding what the SQLite chunk's framing and JSON use as marks, and multi-byte
+    // characters, must stream back exactly as a page reads them.
+    let tricky = [
+        (2, "3:a~#1;~ \"quoted\" \\ back\\slash"),
+        (5, ""),
+        (8, "¥€ 🙂 [1,{\"x\":null}]"),
+    ];
+    for (i, name) in tricky {
+        h.store
+            .update_connection(
+                &ids[i],
+                &ConnectionChange::Rename(Some(name.to_owned())),
+                t(19),
+            )
+            .await
+            .unwrap();
+    }
     h.fold_all(20).await;
     let run = h
         .store
@@ -433,6 +450,10 @@ async fn streamed_list_equals_the_full_page_and_folds_first(h: Harness) {
     assert_eq!(ingested.total_records_state, CountState::Known);
     assert_eq!(open_runs.len(), 1);
     assert_eq!(open_runs[0].run_id, run.run_id);
+    for (i, name) in tricky {
+        let row = streamed.iter().find(|e| e.connection_id == ids[i]).unwrap();
+        assert_eq!(row.display_name.as_deref(), Some(name));
+    }
 
     for (status, order) in [
         (None, ListOrder::Stable),

@@ -352,9 +352,9 @@ fn next_action_in_the_summary_is_the_first_required_action() {
         .attention(AttentionKind::AddInfo)
         .attention(AttentionKind::Reauth)
         .build();
-    let item = crate::summary::SummaryItem::project(&evidence, now(), &idle());
+    let item = crate::summary::SummaryItem::project(evidence, now(), &idle());
     assert_eq!(item.next_action.map(|a| a.kind), Some(ActionKind::Reauth));
-    let item = crate::summary::SummaryItem::project(&Fixture::healthy().build(), now(), &idle());
+    let item = crate::summary::SummaryItem::project(Fixture::healthy().build(), now(), &idle());
     assert_eq!(item.next_action, None);
 }
 

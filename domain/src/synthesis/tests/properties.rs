@@ -203,7 +203,7 @@ proptest! {
         if p.verdict.pill.tone != Tone::Green {
             prop_assert!(!actions.is_empty(), "{:?}", p);
         }
-        let item = SummaryItem::project(&e, now, &l);
+        let item = SummaryItem::project(e, now, &l);
         prop_assert_eq!(item.next_action.as_ref(), actions.first());
     }
 

@@ -126,9 +126,8 @@ pub(crate) async fn lock_connection(c: &mut Conn, connection_id: &str) -> StoreR
 pub(crate) fn evidence_select_list(alias: &str) -> String {
     EVIDENCE_COLUMNS
         .iter()
-        .map(|(name, _)| *name)
-        .chain(MAINTENANCE_COLUMNS.iter().copied())
-        .map(|name| format!("{alias}.{name}"))
+        .chain(MAINTENANCE_COLUMNS)
+        .map(|(name, _)| format!("{alias}.{name}"))
         .collect::<Vec<_>>()
         .join(", ")
 }

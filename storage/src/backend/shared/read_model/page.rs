@@ -4,7 +4,9 @@
 
 use super::fold::{compute_only, fold, Scope};
 use crate::dialect::Dialect;
-use crate::evidence_row::{EvidenceColumns, Maintenance, EVIDENCE_COLUMNS, MAINTENANCE_COLUMNS};
+use crate::evidence_row::{
+    ColType, EvidenceColumns, Maintenance, EVIDENCE_COLUMNS, MAINTENANCE_COLUMNS,
+};
 use crate::types::{EvidencePage, EvidenceStream, ListKey, ListOrder, ListQuery, PagePosition};
 use console_domain::evidence::Evidence;
 use console_domain::Instant;
@@ -208,8 +210,8 @@ impl StreamFold {
     }
 }
 
-/// One statement that returns the list `CHUNK_ROWS` rows at a time, each chunk one JSON
-/// array of `[[evidence columns...], [maintenance columns...]]` per row, in list order. A
+/// One statement that returns the list `CHUNK_ROWS` rows at a time, each chunk one value
+/// holding its rows' evidence and maintenance columns in list order (`list_chunk_agg`). A
 /// recursive query walks the order's index: each step aggregates the next chunk after the
 /// previous step's last key and finds its own last key (the chunk's final row, by offset
 /// in the same index); it stops after a chunk that was not full. One statement whatever
@@ -218,21 +220,12 @@ impl StreamFold {
 fn chunked_list_sql(filters: &[String], key_cols: &str) -> Option<String> {
     let keys: Vec<&str> = key_cols.split(", ").collect();
     let names: Vec<String> = (0..keys.len()).map(|i| format!("k{i}")).collect();
-    let evidence: Vec<String> = EVIDENCE_COLUMNS
+    let columns: Vec<(&str, ColType)> = EVIDENCE_COLUMNS
         .iter()
-        .map(|(name, _)| format!("r.{name}"))
+        .chain(MAINTENANCE_COLUMNS)
+        .copied()
         .collect();
-    let maintenance: Vec<String> = MAINTENANCE_COLUMNS
-        .iter()
-        .map(|name| format!("r.{name}"))
-        .collect();
-    let row = format!(
-        "{array}({array}({}), {array}({}))",
-        evidence.join(", "),
-        maintenance.join(", "),
-        array = D::JSON_ARRAY
-    );
-    let aggregate = D::list_chunk_agg(&row)?;
+    let aggregate = D::list_chunk_agg(&columns)?;
     let step = |after_previous: bool| {
         let mut conditions = filters.to_vec();
         if after_previous {
@@ -294,11 +287,13 @@ fn in_list_order(rows: &mut [StoredRow], order: ListOrder) {
 
 /// The rows of one streamed chunk (none for the empty chunk after a full last one).
 fn decode_chunk(chunk: Result<DbRow, sqlx::Error>) -> StoreResult<Vec<StoredRow>> {
-    let body: Option<String> = chunk?.try_get(0)?;
+    let chunk = chunk?;
+    // Borrowed from the driver's row: the rows' strings are copied once, into the rows.
+    let body: Option<&str> = chunk.try_get(0)?;
     match body {
         None => Ok(Vec::new()),
-        Some(text) => serde_json::from_str(&text)
-            // Not the parser's message: it can quote stored data.
+        Some(text) => crate::framed::read_all(text)
+            // Not the reader's message: it can quote stored data.
             .map_err(|_| corrupt("a streamed chunk of evidence rows is not readable")),
     }
 }
