@@ -187,13 +187,16 @@ impl Dialect for Sqlite {
         }
     }
 
-    /// The rows as framed text (see `framed`): concatenation only, no JSON escaping.
+    /// The rows as framed text (see `framed`): concatenation only, no JSON escaping. One
+    /// `concat` per row, not `||` between its values: each `||` copies everything before it
+    /// into a new string, and a row of 32 values made that a quadratic copy (SQLite's
+    /// `sqlite3VdbeMemGrow` was 14% of the reads' instructions on the fleet bench).
     fn list_chunk_agg(columns: &[(&str, ColType)]) -> Option<String> {
         let row: Vec<String> = columns
             .iter()
             .map(|&(name, ty)| crate::framed::frame_sql(&format!("r.{name}"), ty))
             .collect();
-        Some(format!("group_concat({}, '')", row.join(" || ")))
+        Some(format!("group_concat(concat({}), '')", row.join(", ")))
     }
 }
 

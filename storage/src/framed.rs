@@ -9,7 +9,8 @@
 //!
 //! SQLite builds it with string concatenation only, and this side slices it: a JSON array
 //! of the same rows (what the chunk was before) had SQLite escape every nested JSON text
-//! and this process unescape it again, about a third of the full list's instructions.
+//! and this process unescape it again, nearly a quarter of the fleet bench's reads
+//! (docs/performance.md, fourteenth round).
 //!
 //! [`Framed`] reads it as a serde deserializer: a struct or tuple is its fields' values one
 //! after the other, so a row's derived `Deserialize` reads it unchanged.
@@ -19,11 +20,13 @@ use serde::de::value::Error;
 use serde::de::{self, DeserializeSeed, Visitor};
 use serde::Deserialize;
 
-/// The SQL expression that frames `column` (a column of type `ty`) as above.
+/// The arguments of SQLite's `concat` that frame `column` (a column of type `ty`) as above.
 pub(crate) fn frame_sql(column: &str, ty: ColType) -> String {
     match ty {
-        // `octet_length`, not `length`: `length` counts characters.
-        ColType::Text => format!("coalesce(octet_length({column}) || ':' || {column}, '~')"),
+        // The text is an argument of its own (`concat` reads NULL as empty), so SQLite
+        // copies it once into the row. `octet_length`, not `length`: `length` counts
+        // characters.
+        ColType::Text => format!("coalesce(octet_length({column}) || ':', '~'), {column}"),
         // SQLite stores booleans as the integers 0 and 1.
         ColType::Int | ColType::Bool => format!("coalesce('#' || {column} || ';', '~')"),
     }
