@@ -140,7 +140,7 @@ impl Dialect for Sqlite {
     const ANALYZE_AFTER_REBUILD: Option<&'static str> = None;
 
     type Ids = String;
-    type EvidenceRows = crate::row_set::JsonArrayRows;
+    type EvidenceRows = crate::row_set::ValuesRows;
 
     fn ids(ids: &[String]) -> String {
         serde_json::to_string(ids).unwrap_or_else(|_| "[]".to_owned())

@@ -16,7 +16,6 @@ mod dirty_parts;
 pub mod error;
 mod evidence_row;
 mod framed;
-mod json_array;
 mod open;
 mod row_set;
 pub mod store;

@@ -1,7 +1,7 @@
 //! Evidence rows sent to one set-based statement (the fold's publish, the rebuild's upsert),
 //! each row its [`EVIDENCE_COLUMNS`] and then a few integer columns the statement adds.
 //!
-//! SQLite takes them as one JSON array of arrays (`Dialect::json_array_rows`). Postgres takes
+//! SQLite takes them as a `VALUES` list of bound parameters. Postgres takes
 //! one typed array per column, zipped back into rows by `UNNEST`: as JSON, a fold of 250
 //! rows sent ~230 KB of text that Postgres parsed whole into `jsonb` before reading a field
 //! (the nested parts are escaped strings inside it); a `text[]` or `bigint[]` in sqlx's
@@ -18,58 +18,116 @@ pub(crate) trait EvidenceRowSet<DB: Database>: Sized {
     fn new(extra: usize) -> Self;
     /// Appends a row: its evidence, then exactly `extra` integers.
     fn push(&mut self, cols: &EvidenceColumns, extra: &[i64]);
-    /// No row has been pushed.
-    fn is_empty(&self) -> bool;
-    /// A sub-select (usable after FROM, aliased by the caller) of the rows bound from
-    /// placeholder `param` on, one column per name of `columns` (the evidence columns, under
-    /// these names, then the extra ones, all `Int`).
-    fn sql(param: usize, columns: &[(&str, ColType)]) -> String;
-    /// Binds the rows after the query's other parameters.
+    /// The rows split into the sets one statement each takes (always at least one set, so
+    /// an empty set still runs its statement).
+    fn into_parts(self) -> Vec<Self>;
+    /// A sub-select (usable after FROM, aliased by the caller) of the rows, one column per
+    /// name of `columns` (the evidence columns, under these names, then the extra ones, all
+    /// `Int`). The rows are the statement's only parameters: on SQLite they are numbered
+    /// by position (see [`ValuesRows`]).
+    fn sql(&self, columns: &[(&str, ColType)]) -> String;
+    /// Binds the rows (the statement's only parameters).
     fn bind_to<'q>(
         self,
         query: Query<'q, DB, <DB as Database>::Arguments<'q>>,
     ) -> Query<'q, DB, <DB as Database>::Arguments<'q>>;
 }
 
-/// SQLite's row set: a JSON array of arrays, each row's values by position.
-pub(crate) struct JsonArrayRows(Vec<u8>);
+/// Rows per statement on SQLite: 500 rows of ~35 columns bind ~17,500 parameters, under
+/// SQLite's limit of 32,766 per statement. A fold takes at most 500 rows (the sweeper's
+/// chunk), so only a larger rebuild batch or a page fold of more dirty rows than that
+/// takes more than one statement.
+const SQLITE_ROWS_PER_STATEMENT: usize = 500;
 
-impl EvidenceRowSet<sqlx::Sqlite> for JsonArrayRows {
+/// One bound value of a SQLite row.
+enum Bound {
+    Text(Option<String>),
+    Int(Option<i64>),
+}
+
+/// SQLite's row set: a `VALUES` list of bound parameters, one tuple per row. SQLite reads
+/// them as they are; the JSON array of arrays this replaced was escaped here, then parsed,
+/// walked to each field and unescaped again by SQLite: ~40% of a fold's instructions
+/// (docs/performance.md, fourteenth round).
+pub(crate) struct ValuesRows {
+    rows: Vec<Vec<Bound>>,
+}
+
+impl EvidenceRowSet<sqlx::Sqlite> for ValuesRows {
     fn new(_extra: usize) -> Self {
-        JsonArrayRows(b"[".to_vec())
+        ValuesRows { rows: Vec::new() }
     }
 
     fn push(&mut self, cols: &EvidenceColumns, extra: &[i64]) {
-        let rows = &mut self.0;
-        if rows.len() > 1 {
-            rows.push(b',');
-        }
-        crate::json_array::write_values(rows, cols);
-        // The row's closing bracket: the extra columns go after the evidence.
-        rows.pop();
-        for value in extra {
-            rows.extend_from_slice(format!(",{value}").as_bytes());
-        }
-        rows.push(b']');
+        let row = cols
+            .values()
+            .into_iter()
+            .map(|value| match value {
+                ColValue::Text(v) => Bound::Text(v.map(str::to_owned)),
+                ColValue::Int(v) => Bound::Int(v),
+            })
+            .chain(extra.iter().map(|v| Bound::Int(Some(*v))))
+            .collect();
+        self.rows.push(row);
     }
 
-    fn is_empty(&self) -> bool {
-        // Only the opening bracket.
-        self.0.len() == 1
+    fn into_parts(self) -> Vec<Self> {
+        if self.rows.len() <= SQLITE_ROWS_PER_STATEMENT {
+            return vec![self];
+        }
+        let mut rows = self.rows.into_iter().peekable();
+        let mut parts = Vec::new();
+        while rows.peek().is_some() {
+            parts.push(ValuesRows {
+                rows: rows.by_ref().take(SQLITE_ROWS_PER_STATEMENT).collect(),
+            });
+        }
+        parts
     }
 
-    fn sql(param: usize, columns: &[(&str, ColType)]) -> String {
-        use crate::dialect::Dialect;
-        crate::dialect::Sqlite::json_array_rows(param, columns)
+    fn sql(&self, columns: &[(&str, ColType)]) -> String {
+        if self.rows.is_empty() {
+            // No rows, but the same columns: the statement still runs and changes nothing.
+            let names: Vec<String> = columns
+                .iter()
+                .map(|(name, _)| format!("NULL AS {name}"))
+                .collect();
+            return format!("(SELECT {} WHERE FALSE)", names.join(", "));
+        }
+        let names: Vec<String> = columns
+            .iter()
+            .enumerate()
+            .map(|(i, (name, _))| format!("column{} AS {name}", i + 1))
+            .collect();
+        // Anonymous `?`, numbered by position, and no other parameter in the statement:
+        // sqlx asks SQLite the name of every parameter it binds, and SQLite looks a number
+        // up among every named or numbered parameter of the statement, which over ~17,500
+        // of them was quadratic (`sqlite3_bind_parameter_name`: 1,276 M instructions to
+        // publish 1,000 rows, where the whole fold had taken 275 M). With no named
+        // parameter the look-up is immediate.
+        let row = format!("({})", vec!["?"; columns.len()].join(", "));
+        let tuples = vec![row; self.rows.len()];
+        format!(
+            "(SELECT {} FROM (VALUES {}))",
+            names.join(", "),
+            tuples.join(", ")
+        )
     }
 
     fn bind_to<'q>(
-        mut self,
+        self,
         query: Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
     ) -> Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>> {
-        self.0.push(b']');
-        // JSON written from strings and integers is UTF-8.
-        query.bind(String::from_utf8(self.0).unwrap_or_default())
+        // Not kept in the connection's statement cache: the text differs with the number
+        // of rows, and a prepared statement of 500 rows holds ~17,500 parameter slots.
+        let query = query.persistent(false);
+        self.rows
+            .into_iter()
+            .flatten()
+            .fold(query, |q, value| match value {
+                Bound::Text(v) => q.bind(v),
+                Bound::Int(v) => q.bind(v),
+            })
     }
 }
 
@@ -121,17 +179,17 @@ impl EvidenceRowSet<sqlx::Postgres> for ColumnArrays {
         }
     }
 
-    fn is_empty(&self) -> bool {
-        // Every row has a value in every column, the first included.
-        self.text.first().is_none_or(Vec::is_empty)
+    fn into_parts(self) -> Vec<Self> {
+        // `UNNEST` of typed arrays takes any number of rows.
+        vec![self]
     }
 
-    fn sql(param: usize, columns: &[(&str, ColType)]) -> String {
+    fn sql(&self, columns: &[(&str, ColType)]) -> String {
         let text_columns = columns
             .iter()
             .filter(|(_, ty)| *ty == ColType::Text)
             .count();
-        let (mut next_text, mut next_int) = (param, param + text_columns);
+        let (mut next_text, mut next_int) = (1, 1 + text_columns);
         let arrays: Vec<String> = columns
             .iter()
             .map(|(_, ty)| {
@@ -175,11 +233,42 @@ mod tests {
     use ColType::{Int, Text};
 
     #[test]
+    fn sqlite_binds_each_rows_values_in_column_order_and_splits_at_its_limit() {
+        let columns: Vec<(&str, ColType)> = EVIDENCE_COLUMNS
+            .iter()
+            .copied()
+            .chain([("seq", Int)])
+            .collect();
+        let width = columns.len();
+        let mut rows = <ValuesRows as EvidenceRowSet<sqlx::Sqlite>>::new(1);
+        let empty = rows.sql(&columns);
+        assert!(empty.ends_with("NULL AS seq WHERE FALSE)"), "{empty}");
+        let cols = crate::evidence_row::tests::stored_row("[]");
+        for seq in 0..1_001 {
+            rows.push(&cols, &[seq]);
+        }
+        let parts = rows.into_parts();
+        let sizes: Vec<usize> = parts.iter().map(|p| p.rows.len()).collect();
+        assert_eq!(sizes, [500, 500, 1]);
+        let sql = parts[2].sql(&columns);
+        assert!(
+            sql.starts_with("(SELECT column1 AS connection_id, column2 AS connector_id,"),
+            "{sql}"
+        );
+        let row = format!("({})", vec!["?"; width].join(", "));
+        assert!(
+            sql.ends_with(&format!("AS seq FROM (VALUES {row}))")),
+            "{sql}"
+        );
+        assert_eq!(parts[0].sql(&columns).matches('?').count(), 500 * width);
+    }
+
+    #[test]
     fn postgres_binds_text_arrays_then_integer_arrays_and_zips_them_in_column_order() {
         let columns = [("a", Text), ("b", Int), ("c", Text), ("seq", Int)];
         assert_eq!(
-            <ColumnArrays as EvidenceRowSet<sqlx::Postgres>>::sql(2, &columns),
-            "(SELECT * FROM UNNEST($2::text[], $4::bigint[], $3::text[], $5::bigint[]) \
+            <ColumnArrays as EvidenceRowSet<sqlx::Postgres>>::new(1).sql(&columns),
+            "(SELECT * FROM UNNEST($1::text[], $3::bigint[], $2::text[], $4::bigint[]) \
              AS rows(a, b, c, seq))"
         );
     }

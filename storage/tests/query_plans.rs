@@ -317,12 +317,11 @@ async fn a_fold_reaches_its_rows_by_key_when_statistics_say_none_are_dirty() {
             })
             .expect("the page publishes them");
 
-        // The publish's first parameter is the fold's instant, then one empty array per
-        // column of its rows.
-        let columns = (2..)
+        // The publish's parameters are its rows: one empty array per column.
+        let columns = (1..)
             .take_while(|n| publish.contains(&format!("${n}::")))
             .count();
-        let no_rows = format!("0{}", ", '{}'".repeat(columns));
+        let no_rows = vec!["'{}'"; columns].join(", ");
         for (what, sql, args) in [("claim", claim, "'{a}'"), ("publish", publish, &*no_rows)] {
             let nodes = generic_plan(pool, sql, args).await;
             let evidence: Vec<&serde_json::Value> = nodes

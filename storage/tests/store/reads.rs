@@ -21,6 +21,7 @@ both_backends!(
     settings_and_runtime_heartbeats,
     streamed_list_equals_the_full_page_and_folds_first,
     streamed_list_crosses_chunk_boundaries,
+    writes_of_more_rows_than_one_statement_takes_publish_every_row,
 );
 
 fn query(limit: Option<u32>, after: Option<PagePosition>, order: ListOrder) -> ListQuery {
@@ -523,4 +524,56 @@ async fn streamed_list_crosses_chunk_boundaries(h: Harness) {
         assert_eq!(ids.len(), streamed.len(), "every row once");
         assert!(streamed == page.rows, "{status:?} {order:?}");
     }
+}
+
+/// On SQLite a set-based write binds at most 500 rows per statement (SQLite's parameter
+/// limit): a rebuild batch and a fold larger than that write every row, in several
+/// statements. (Postgres takes any number in one; the test holds for both.)
+async fn writes_of_more_rows_than_one_statement_takes_publish_every_row(h: Harness) {
+    use futures::StreamExt as _;
+    let spec = console_storage::testing::FleetSpec {
+        connections: 1_300,
+        runs_per_connection: 1,
+        records_per_connection: 1,
+        ..Default::default()
+    };
+    console_storage::testing::load_fleet(&h.db, &spec, t(1))
+        .await
+        .unwrap();
+    let report = h
+        .store
+        .rebuild_evidence(1_300, t(2), &|_, _| {})
+        .await
+        .unwrap();
+    assert_eq!(report.created, 1_300);
+    let all = ListQuery {
+        limit: None,
+        after: None,
+        status: None,
+        order: ListOrder::Stable,
+    };
+    let rebuilt = h.store.read_evidence_page(&all, t(3)).await.unwrap().rows;
+    assert_eq!(rebuilt.len(), 1_300);
+    assert!(rebuilt
+        .iter()
+        .all(|e| e.meta.state == EvidenceState::Current && e.meta.error.is_none()));
+
+    // A manifest change dirties every row; the streamed list folds them all in one fold.
+    for mut connector in h.store.list_connectors().await.unwrap() {
+        connector.version = format!("{}-changed", connector.version);
+        h.store.upsert_connector(&connector, t(4)).await.unwrap();
+    }
+    assert_eq!(h.dirty().await.len(), 1_300);
+    let stream = h.store.stream_evidence(&all, t(5)).await.unwrap();
+    let streamed: Vec<_> = stream.rows.map(|r| r.unwrap()).collect::<Vec<_>>().await;
+    assert!(h.dirty().await.is_empty(), "every row was published");
+    assert_eq!(streamed.len(), 1_300);
+    assert!(streamed
+        .iter()
+        .all(|e| e.meta.state == EvidenceState::Current && e.meta.folded_seq > 0));
+    let page = h.store.read_evidence_page(&all, t(5)).await.unwrap().rows;
+    assert!(
+        streamed == page,
+        "the published rows read back as the fold returned them"
+    );
 }

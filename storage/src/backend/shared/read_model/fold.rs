@@ -95,7 +95,8 @@ fn published_columns() -> impl Iterator<Item = &'static (&'static str, ColType)>
 
 /// The publish statement's row fields, by position: every evidence column (the ones not
 /// published are carried but not assigned; `connection_id` as `target_id`, which keeps
-/// `RETURNING connection_id` unambiguous), then the claimed sequence.
+/// `RETURNING connection_id` unambiguous), then the claimed sequence and the fold's instant
+/// (in every row: the rows are the statement's only parameters).
 fn publish_fields() -> Vec<(&'static str, ColType)> {
     let mut fields: Vec<(&str, ColType)> = EVIDENCE_COLUMNS
         .iter()
@@ -105,6 +106,7 @@ fn publish_fields() -> Vec<(&'static str, ColType)> {
         })
         .collect();
     fields.push(("seq", ColType::Int));
+    fields.push(("now", ColType::Int));
     fields
 }
 
@@ -142,7 +144,7 @@ pub(crate) async fn publish(
     } else {
         &[None]
     };
-    let mut payloads: Vec<EvidenceRows> = passes.iter().map(|_| EvidenceRows::new(1)).collect();
+    let mut payloads: Vec<EvidenceRows> = passes.iter().map(|_| EvidenceRows::new(2)).collect();
     let mut attempted = 0u64;
     let mut failed_rows = Vec::new();
     for claim in claims {
@@ -154,7 +156,7 @@ pub(crate) async fn publish(
                     .iter()
                     .position(|p| p.is_none_or(|rank_moved| rank_moved == moved))
                     .unwrap_or(0);
-                payloads[pass].push(&cols, &[claim.write_seq]);
+                payloads[pass].push(&cols, &[claim.write_seq, ms(now)]);
                 attempted += 1;
             }
             Some(Err(reason)) => {
@@ -190,23 +192,22 @@ pub(crate) async fn publish(
                 Some(true) => format!(" AND NOT ({same_rank})"),
                 Some(false) => format!(" AND {same_rank}"),
             };
-            let sql = format!(
-                "UPDATE connector_summary_evidence AS e SET {},
-                    folded_seq = j.seq, dirty = FALSE, dirty_since = NULL,
-                    computed_at = $1, error = NULL
-                 FROM {} AS j
-                 WHERE e.connection_id = j.target_id AND e.write_seq = j.seq AND {}{rank_filter}
-                 RETURNING connection_id",
-                set.join(", "),
-                EvidenceRows::sql(2, &publish_fields()),
-                D::dirty_by_key("e.dirty"),
-            );
-            let published = rows
-                .bind_to(sqlx::query(&sql).bind(ms(now)))
-                .fetch_all(&mut *c)
-                .await?;
-            for row in published {
-                out.published.insert(row.try_get("connection_id")?);
+            for part in rows.into_parts() {
+                let sql = format!(
+                    "UPDATE connector_summary_evidence AS e SET {},
+                        folded_seq = j.seq, dirty = FALSE, dirty_since = NULL,
+                        computed_at = j.now, error = NULL
+                     FROM {} AS j
+                     WHERE e.connection_id = j.target_id AND e.write_seq = j.seq AND {}{rank_filter}
+                     RETURNING connection_id",
+                    set.join(", "),
+                    part.sql(&publish_fields()),
+                    D::dirty_by_key("e.dirty"),
+                );
+                let published = part.bind_to(sqlx::query(&sql)).fetch_all(&mut *c).await?;
+                for row in published {
+                    out.published.insert(row.try_get("connection_id")?);
+                }
             }
         }
         out.report.folded = out.published.len() as u64;

@@ -124,8 +124,8 @@ async fn rebuild_batch(
     sqlx::query(&sql).bind(D::ids(ids)).execute(&mut *c).await?;
 
     let extracted = extract(c, ids, Reading::Full).await?;
-    // The upsert's rows, each its values in [`EVIDENCE_COLUMNS`] order.
-    let mut writes = EvidenceRows::new(0);
+    // The upsert's rows.
+    let mut writes = Vec::new();
     let mut failures = Vec::new();
     for id in ids {
         let Some(result) = extracted.get(id) else {
@@ -145,7 +145,7 @@ async fn rebuild_batch(
                     }
                     Some(_) => report.changed += 1,
                 }
-                writes.push(&cols, &[]);
+                writes.push(cols);
             }
             Err(reason) => {
                 match old {
@@ -168,23 +168,30 @@ async fn rebuild_batch(
             .filter(|n| **n != "connection_id")
             .map(|n| format!("{n} = excluded.{n}"))
             .collect();
-        let sql = format!(
-            "INSERT INTO connector_summary_evidence ({}, dirty, dirty_since, write_seq,
-                folded_seq, computed_at, error)
-             SELECT {}, FALSE, NULL, $1, $1, $2, NULL FROM {} AS j WHERE TRUE
-             ON CONFLICT (connection_id) DO UPDATE SET {},
-                dirty = FALSE, dirty_since = NULL,
-                folded_seq = connector_summary_evidence.write_seq,
-                computed_at = excluded.computed_at, error = NULL",
-            names.join(", "),
-            select.join(", "),
-            EvidenceRows::sql(3, EVIDENCE_COLUMNS),
-            set.join(", ")
-        );
-        writes
-            .bind_to(sqlx::query(&sql).bind(seq).bind(ms(now)))
-            .execute(&mut *c)
-            .await?;
+        // The sequence and the instant ride in every row: the rows are the statement's only
+        // parameters.
+        let mut rows = EvidenceRows::new(2);
+        for cols in &writes {
+            rows.push(cols, &[seq, ms(now)]);
+        }
+        let mut columns = EVIDENCE_COLUMNS.to_vec();
+        columns.extend([("seq", ColType::Int), ("now", ColType::Int)]);
+        for part in rows.into_parts() {
+            let sql = format!(
+                "INSERT INTO connector_summary_evidence ({}, dirty, dirty_since, write_seq,
+                    folded_seq, computed_at, error)
+                 SELECT {}, FALSE, NULL, j.seq, j.seq, j.now, NULL FROM {} AS j WHERE TRUE
+                 ON CONFLICT (connection_id) DO UPDATE SET {},
+                    dirty = FALSE, dirty_since = NULL,
+                    folded_seq = connector_summary_evidence.write_seq,
+                    computed_at = excluded.computed_at, error = NULL",
+                names.join(", "),
+                select.join(", "),
+                part.sql(&columns),
+                set.join(", ")
+            );
+            part.bind_to(sqlx::query(&sql)).execute(&mut *c).await?;
+        }
     }
     if !failures.is_empty() {
         let fields = [("target_id", ColType::Text), ("error", ColType::Text)];
