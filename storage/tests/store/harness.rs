@@ -11,7 +11,7 @@ use console_domain::model::{
 use console_storage::testing::{TestBackend, TestDatabase};
 use console_storage::{
     admin_for, open, ConnectionRow, Database, EvidenceMaintenance, FoldReport, ListOrder,
-    ListQuery, NewConnection, ReadModelAdmin, RecordInput, Store,
+    ListQuery, NewConnection, ReadModelAdmin, RebuildReport, RecordInput, Store,
 };
 use std::collections::BTreeSet;
 use std::future::Future;
@@ -148,6 +148,24 @@ impl Harness {
             )
             .await
             .expect("create connection")
+    }
+
+    /// A generated fleet of `connections` (one run and one record each, loaded at t(1)),
+    /// its evidence rebuilt at t(2) in batches of `batch`.
+    pub async fn small_fleet(&self, connections: usize, batch: u32) -> RebuildReport {
+        let spec = console_storage::testing::FleetSpec {
+            connections,
+            runs_per_connection: 1,
+            records_per_connection: 1,
+            ..Default::default()
+        };
+        console_storage::testing::load_fleet(&self.db, &spec, t(1))
+            .await
+            .expect("fleet");
+        self.store
+            .rebuild_evidence(batch, t(2), &|_, _| {})
+            .await
+            .expect("rebuild")
     }
 
     pub async fn fold_all(&self, at: i64) -> FoldReport {

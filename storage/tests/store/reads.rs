@@ -486,19 +486,7 @@ async fn streamed_list_equals_the_full_page_and_folds_first(h: Harness) {
 /// is empty) and for filtered subsets that are not.
 async fn streamed_list_crosses_chunk_boundaries(h: Harness) {
     use futures::StreamExt as _;
-    let spec = console_storage::testing::FleetSpec {
-        connections: 2_000,
-        runs_per_connection: 1,
-        records_per_connection: 1,
-        ..Default::default()
-    };
-    console_storage::testing::load_fleet(&h.db, &spec, t(1))
-        .await
-        .unwrap();
-    h.store
-        .rebuild_evidence(500, t(2), &|_, _| {})
-        .await
-        .unwrap();
+    h.small_fleet(2_000, 500).await;
     for (status, order) in [
         (None, ListOrder::Stable),
         (None, ListOrder::NeedsYouFirst),
@@ -531,20 +519,7 @@ async fn streamed_list_crosses_chunk_boundaries(h: Harness) {
 /// statements. (Postgres takes any number in one; the test holds for both.)
 async fn writes_of_more_rows_than_one_statement_takes_publish_every_row(h: Harness) {
     use futures::StreamExt as _;
-    let spec = console_storage::testing::FleetSpec {
-        connections: 1_300,
-        runs_per_connection: 1,
-        records_per_connection: 1,
-        ..Default::default()
-    };
-    console_storage::testing::load_fleet(&h.db, &spec, t(1))
-        .await
-        .unwrap();
-    let report = h
-        .store
-        .rebuild_evidence(1_300, t(2), &|_, _| {})
-        .await
-        .unwrap();
+    let report = h.small_fleet(1_300, 1_300).await;
     assert_eq!(report.created, 1_300);
     let all = ListQuery {
         limit: None,
