@@ -33,10 +33,10 @@ pub(crate) trait EvidenceRowSet<DB: Database>: Sized {
     ) -> Query<'q, DB, <DB as Database>::Arguments<'q>>;
 }
 
-/// Rows per statement on SQLite: 500 rows of ~35 columns bind ~17,500 parameters, under
-/// SQLite's limit of 32,766 per statement. A fold takes at most 500 rows (the sweeper's
-/// chunk), so only a larger rebuild batch or a page fold of more dirty rows than that
-/// takes more than one statement.
+/// Rows per statement on SQLite: 500 rows of 28 values (26 evidence columns, two integers)
+/// bind 14,000 parameters, under SQLite's limit of 32,766 per statement. A sweep's fold
+/// takes at most 500 rows and a page holds at most 500, so only a larger rebuild batch or
+/// the full list's fold of more dirty rows than that takes more than one statement.
 const SQLITE_ROWS_PER_STATEMENT: usize = 500;
 
 /// One bound value of a SQLite row.
@@ -101,7 +101,7 @@ impl EvidenceRowSet<sqlx::Sqlite> for ValuesRows {
             .collect();
         // Anonymous `?`, numbered by position, and no other parameter in the statement:
         // sqlx asks SQLite the name of every parameter it binds, and SQLite looks a number
-        // up among every named or numbered parameter of the statement, which over ~17,500
+        // up among every named or numbered parameter of the statement, which over 13,500
         // of them was quadratic (`sqlite3_bind_parameter_name`: 1,276 M instructions to
         // publish 1,000 rows, where the whole fold had taken 275 M). With no named
         // parameter the look-up is immediate.
@@ -119,7 +119,7 @@ impl EvidenceRowSet<sqlx::Sqlite> for ValuesRows {
         query: Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
     ) -> Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>> {
         // Not kept in the connection's statement cache: the text differs with the number
-        // of rows, and a prepared statement of 500 rows holds ~17,500 parameter slots.
+        // of rows, and a prepared statement of 500 rows holds 14,000 parameter slots.
         let query = query.persistent(false);
         self.rows
             .into_iter()
