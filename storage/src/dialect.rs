@@ -99,9 +99,9 @@ pub(crate) trait Dialect {
     fn json_array_agg(value: &str, order: Option<&str>) -> String;
     /// How the unpaged list moves its rows: `Some` aggregate of one chunk of rows (each
     /// row the given columns, `r.{name}`) into one text value (the statement then returns a
-    /// few hundred rows per value), or `None` for row by row. SQLite chunks: its driver copies every value of every row and hands each row to
-    /// the reader across threads, so one value per chunk cut the storage CPU per row by
-    /// two thirds. It aggregates its input in the order it arrives (the chunk's ordered
+    /// few hundred rows per value), or `None` for row by row. SQLite chunks: its driver
+    /// copies every value of every row and hands each row to the reader across threads, so
+    /// one value per chunk cut the storage CPU per row by two thirds. It aggregates its input in the order it arrives (the chunk's ordered
     /// sub-select; sorting ~2 MB of rows again cost more than the rest of the statement),
     /// and the reader restores byte order, SQLite's BINARY collation, should it ever need
     /// to. Postgres streams rows: its driver decodes them from the socket cheaply, and a

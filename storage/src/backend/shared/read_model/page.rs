@@ -166,9 +166,9 @@ const STREAM_BATCH: usize = 64;
 /// by the database, so the driver moves one value per chunk instead of 32 per row (on
 /// SQLite each moved value is a copy and a thread hand-over). A chunk is ~0.5 MB and exists
 /// three times at once (SQLite's text, the driver's copy, the decoded rows). Measured when
-/// chunks were JSON arrays, at N = 10,000: 1,000 rows per chunk streamed 83,000-104,000 summaries/s with 42 MiB peak
-/// server memory growth, 250 rows 103,000-108,000/s with 25 MiB, 100 rows 97,000-101,000/s
-/// with 20 MiB.
+/// chunks were JSON arrays, at N = 10,000: 1,000 rows per chunk streamed 83,000-104,000
+/// summaries/s with 42 MiB peak server memory growth, 250 rows 103,000-108,000/s with
+/// 25 MiB, 100 rows 97,000-101,000/s with 20 MiB.
 const CHUNK_ROWS: usize = 250;
 /// Batches in flight between the statement and the reader (backpressure beyond that).
 const STREAM_DEPTH: usize = 4;
