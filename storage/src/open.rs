@@ -259,4 +259,23 @@ mod tests {
         );
         assert_eq!(sqlite_file_path("sqlite::memory:"), None);
     }
+
+    /// The bundled SQLite is compiled with `.cargo/config.toml`'s `LIBSQLITE3_FLAGS`: without
+    /// them every allocation and every page fetch takes a process-wide lock.
+    #[tokio::test]
+    async fn bundled_sqlite_is_built_without_process_wide_locks() {
+        let pool = SqlitePool::connect("sqlite::memory:").await.unwrap();
+        let options: Vec<String> = sqlx::query_scalar("PRAGMA compile_options")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+        assert!(
+            options.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"),
+            "memory statistics on: {options:?}"
+        );
+        assert!(
+            !options.iter().any(|o| o == "ENABLE_MEMORY_MANAGEMENT"),
+            "memory management on: {options:?}"
+        );
+    }
 }
