@@ -1,10 +1,10 @@
 //! The process's memory allocator: jemalloc instead of the C library's.
 //!
 //! Declared in the library, so the served binary, the benchmark (which runs the application
-//! in process) and the tests all allocate the same way. A fold at N = 100,000 spent about a
-//! third of its own thread's time in glibc's allocator walking and merging free chunks
+//! in process) and the tests all allocate the same way. A fold at N = 100,000 spent over a
+//! quarter of the process's samples in glibc's allocator walking and merging free chunks
 //! (`_int_malloc`, `unlink_chunk`, `malloc_consolidate`); with jemalloc the SQLite fold went
-//! from 18,300 to 35,600 rows/s there (`docs/performance.md`, fifteenth round).
+//! from 19,400 to 28,600 rows/s there (`docs/performance.md`, fifteenth round).
 
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
