@@ -4,7 +4,9 @@
 use crate::evidence::{CountState, Evidence, EvidenceState, RunBrief, StreamEvidence};
 use crate::liveness::Liveness;
 use crate::model::{ConnectionStatus, Schedule};
-use crate::synthesis::{synthesize, ConnectionHealth, Freshness, RenderedVerdict, RequiredAction};
+use crate::synthesis::{
+    synthesize, ConnectionHealth, Freshness, Projection, RenderedVerdict, RequiredAction,
+};
 use crate::Instant;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -54,6 +56,12 @@ impl SummaryItem {
     /// and nested parts into the item spares a copy of each per listed connection.
     pub fn project(evidence: Evidence, now: Instant, liveness: &Liveness) -> Self {
         let projection = synthesize(&evidence, now, liveness);
+        Self::from_projection(evidence, projection)
+    }
+
+    /// The item from evidence and its already synthesized projection (the diagnostics
+    /// route shows the projection's rule trace beside the item, synthesized once).
+    pub fn from_projection(evidence: Evidence, projection: Projection) -> Self {
         let next_action = projection.verdict.required_actions.first().cloned();
         // Fields moved out one by one (the evidence is not used again).
         SummaryItem {

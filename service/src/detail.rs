@@ -6,7 +6,6 @@
 use crate::error::{ServiceError, ServiceResult};
 use crate::Console;
 use console_domain::evidence::Evidence;
-use console_domain::liveness::Liveness;
 use console_domain::summary::SummaryItem;
 use console_domain::synthesis::{synthesize, RuleTrace};
 use console_storage::{AttentionRow, RunEvent, RunRow};
@@ -112,31 +111,21 @@ impl Console {
             .await?;
         let evidence = page
             .rows
-            .first()
-            .cloned()
+            .into_iter()
+            .next()
             .ok_or_else(|| Self::not_found(connection_id))?;
-        let runtime = self.runtime_liveness(now).await?;
-        let open = page
-            .open_runs
-            .iter()
-            .find(|r| r.connection_id == connection_id);
-        let liveness = Liveness {
-            runtime_up: runtime.up,
-            run: console_domain::liveness::RunLiveness::classify(
-                open,
-                now,
-                self.settings.lease_seconds,
-            ),
-        };
+        let observation = self.observe(&page.open_runs, now).await?;
+        let liveness = observation.liveness_for(connection_id);
         let projection = synthesize(&evidence, now, &liveness);
-        let summary = SummaryItem::project(evidence.clone(), now, &liveness);
+        let rule = projection.trace.clone();
+        let summary = SummaryItem::from_projection(evidence.clone(), projection);
         Ok(Diagnostics {
             object: "connection_diagnostics",
             connection_id: connection_id.to_owned(),
             now,
-            rule: projection.trace,
+            rule,
             lease_seconds: self.settings.lease_seconds,
-            runtime_up: runtime.up,
+            runtime_up: observation.runtime.up,
             run_liveness: liveness.run,
             inputs: evidence,
             summary,

@@ -95,7 +95,11 @@ impl Console {
         ))
     }
 
-    async fn observe(&self, open_runs: &[OpenRun], now: Instant) -> ServiceResult<Observation> {
+    pub(crate) async fn observe(
+        &self,
+        open_runs: &[OpenRun],
+        now: Instant,
+    ) -> ServiceResult<Observation> {
         Ok(Observation {
             now,
             runtime: self.runtime_liveness(now).await?,

@@ -101,12 +101,13 @@ pub(crate) trait Dialect {
     /// row the given columns, `r.{name}`) into one text value (the statement then returns a
     /// few hundred rows per value), or `None` for row by row. SQLite chunks: its driver
     /// copies every value of every row and hands each row to the reader across threads, so
-    /// one value per chunk cut the storage CPU per row by two thirds. It aggregates its input in the order it arrives (the chunk's ordered
-    /// sub-select; sorting ~2 MB of rows again cost more than the rest of the statement),
-    /// and the reader restores byte order, SQLite's BINARY collation, should it ever need
-    /// to. Postgres streams rows: its driver decodes them from the socket cheaply, and a
-    /// chunk there is built whole in the server before any of it is sent (at 10,000
-    /// connections the chunked list ran at 53,700 summaries/s, row by row at 95,200).
+    /// one value per chunk cut the storage CPU per row by two thirds. It aggregates its
+    /// input in the order it arrives (the chunk's ordered sub-select; sorting ~2 MB of rows
+    /// again cost more than the rest of the statement), and the reader restores byte order,
+    /// SQLite's BINARY collation, should it ever need to. Postgres streams rows: its driver
+    /// decodes them from the socket cheaply, and a chunk there is built whole in the server
+    /// before any of it is sent (at 10,000 connections the chunked list ran at 53,700
+    /// summaries/s, row by row at 95,200).
     fn list_chunk_agg(columns: &[(&str, ColType)]) -> Option<String>;
 }
 

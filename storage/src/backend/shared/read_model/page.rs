@@ -300,8 +300,8 @@ fn decode_chunk(chunk: Result<DbRow, sqlx::Error>) -> StoreResult<Vec<StoredRow>
 
 /// The unpaged list as a stream: one statement finds the dirty rows the query selects, the
 /// page fold folds them (its set of statements; on SQLite each publish takes one more per
-/// 500 rows beyond the first 500), one statement reads every open run,
-/// and one statement streams the rows from a task that hands them over in small batches.
+/// 500 rows beyond the first 500), one statement reads every open run, and one statement
+/// streams the rows from a task that hands them over in small batches.
 pub(crate) async fn stream_all(
     pool: &Pool,
     query: &ListQuery,
