@@ -12,7 +12,7 @@ pub(crate) async fn begin_write(pool: &Pool) -> StoreResult<sqlx::Transaction<'s
         .await?)
 }
 
-/// Opens a transaction that writes only derived data (fold publish, rebuild batch); see
+/// Opens a transaction that writes only derived data (a rebuild batch); see
 /// [`crate::dialect::Dialect::BEGIN_DERIVED`].
 pub(crate) async fn begin_derived(pool: &Pool) -> StoreResult<sqlx::Transaction<'static, Db>> {
     Ok(pool
@@ -20,12 +20,17 @@ pub(crate) async fn begin_derived(pool: &Pool) -> StoreResult<sqlx::Transaction<
         .await?)
 }
 
-/// [`begin_derived`] on a connection already taken from the pool.
-pub(crate) async fn begin_derived_on(
-    conn: PoolConn,
+/// Opens a fold's transaction, on `conn` when given (else on one from the pool); see
+/// [`crate::dialect::Dialect::BEGIN_FOLD`].
+pub(crate) async fn begin_fold(
+    pool: &Pool,
+    conn: Option<PoolConn>,
 ) -> StoreResult<sqlx::Transaction<'static, Db>> {
-    let begin = std::borrow::Cow::Borrowed(<D as crate::dialect::Dialect>::BEGIN_DERIVED);
-    Ok(sqlx::Transaction::begin(conn, Some(begin)).await?)
+    let begin = <D as crate::dialect::Dialect>::BEGIN_FOLD;
+    Ok(match conn {
+        Some(conn) => sqlx::Transaction::begin(conn, Some(begin.into())).await?,
+        None => pool.begin_with(begin).await?,
+    })
 }
 
 /// The next value of the global, never-reset write sequence.

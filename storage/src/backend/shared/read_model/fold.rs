@@ -5,6 +5,7 @@
 // rows whose extraction failed keep their last evidence, get a sanitized `error` and move
 // to the back of the sweep queue.
 
+use super::super::common::begin_fold;
 use super::extract::{extract, Extracted, Reading};
 use crate::dialect::Dialect;
 use crate::evidence_row::{ColType, EvidenceColumns, EVIDENCE_COLUMNS};
@@ -397,12 +398,6 @@ async fn fold_on(
     scope: Scope<'_>,
     now: Instant,
 ) -> StoreResult<FoldOutcome> {
-    let begin = |conn: Option<PoolConn>| async move {
-        match conn {
-            Some(conn) => super::super::common::begin_derived_on(conn).await,
-            None => super::super::common::begin_derived(pool).await,
-        }
-    };
     // A page extracts all its dirty rows, claimed or not: rows another folder holds are
     // answered from this extraction without publishing.
     let ids_of = |claims: &[Claim]| -> Vec<String> {
@@ -412,7 +407,7 @@ async fn fold_on(
         }
     };
     let (claims, extracted, mut tx) = if D::FOLD_EXTRACTS_IN_TRANSACTION {
-        let mut tx = begin(conn).await?;
+        let mut tx = begin_fold(pool, conn).await?;
         let claims = claim(&mut tx, scope, true).await?;
         let extracted = extract_shared(pool, scope, &mut tx, &ids_of(&claims)).await?;
         (claims, extracted, tx)
@@ -430,7 +425,7 @@ async fn fold_on(
                 ..FoldOutcome::default()
             });
         }
-        (claims, extracted, begin(None).await?)
+        (claims, extracted, begin_fold(pool, None).await?)
     };
     let published = publish(&mut tx, &claims, &extracted, now).await?;
     tx.commit().await?;
@@ -505,7 +500,7 @@ pub(crate) async fn publish_prepared(
     extracted: &Extracted,
     now: Instant,
 ) -> StoreResult<FoldReport> {
-    let mut tx = super::super::common::begin_derived(pool).await?;
+    let mut tx = begin_fold(pool, None).await?;
     let published = publish(&mut tx, claims, extracted, now).await?;
     tx.commit().await?;
     Ok(published.report)
