@@ -297,7 +297,7 @@ pub(crate) async fn fold(pool: &Pool, scope: Scope<'_>, now: Instant) -> StoreRe
 ///
 /// Where folds run side by side, the sweep first counts the dirty rows (up to `budget`)
 /// and shares them out: a hundred dirty rows become four folds of 25 at once instead of
-/// one fold of 100 (a fleet of 100 folded at 4,600-7,200 rows/s as one fold, see
+/// one fold of 100 while three workers find nothing left to claim (see
 /// docs/performance.md, "Sixteenth round"), and a tick that finds nothing dirty costs that
 /// one statement instead of a transaction per worker. It folds only as many rows as it
 /// counted: rows dirtied meanwhile wait for the next tick (or the read that meets them).
