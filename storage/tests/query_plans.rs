@@ -162,6 +162,14 @@ async fn every_streamed_chunk_seeks_the_index_by_the_whole_previous_key() {
     .await;
 }
 
+/// The pool of a Postgres test's database.
+fn postgres_pool(db: &Database) -> &sqlx::PgPool {
+    let Database::Postgres(pool) = db else {
+        panic!("a Postgres test")
+    };
+    pool
+}
+
 /// Every node of a Postgres JSON plan (`EXPLAIN (FORMAT JSON)`), depth first.
 fn plan_nodes(node: &serde_json::Value, out: &mut Vec<serde_json::Value>) {
     out.push(node.clone());
@@ -199,9 +207,7 @@ async fn a_rebuild_leaves_statistics_and_the_extraction_probes_record_stats_by_i
     install();
     let _log = LOG_IN_USE.lock().await;
     with_postgres(|h| async move {
-        let Database::Postgres(pool) = &h.db else {
-            panic!("a Postgres test")
-        };
+        let pool = postgres_pool(&h.db);
         // Nothing may analyze the table behind the test's back.
         h.exec("ALTER TABLE record_stats SET (autovacuum_enabled = false)")
             .await;
@@ -268,9 +274,7 @@ async fn a_fold_reaches_its_rows_by_key_when_statistics_say_none_are_dirty() {
     install();
     let _log = LOG_IN_USE.lock().await;
     with_postgres(|h| async move {
-        let Database::Postgres(pool) = &h.db else {
-            panic!("a Postgres test")
-        };
+        let pool = postgres_pool(&h.db);
         h.exec("ALTER TABLE connector_summary_evidence SET (autovacuum_enabled = false)")
             .await;
         let spec = FleetSpec {
@@ -417,9 +421,7 @@ async fn a_postgres_fold_reuses_one_generic_plan_per_connection() {
     install();
     let _log = LOG_IN_USE.lock().await;
     with_postgres(|h| async move {
-        let Database::Postgres(pool) = &h.db else {
-            panic!("a Postgres test")
-        };
+        let pool = postgres_pool(&h.db);
         h.connector("alpha").await;
         // Eight sweeps of a few rows each: more executions per connection than the five
         // Postgres plans with the values before it considers its generic plan.
@@ -446,9 +448,7 @@ async fn a_postgres_rebuild_plans_its_batches_with_their_values() {
     install();
     let _log = LOG_IN_USE.lock().await;
     with_postgres(|h| async move {
-        let Database::Postgres(pool) = &h.db else {
-            panic!("a Postgres test")
-        };
+        let pool = postgres_pool(&h.db);
         // Two batches, fewer than the five executions after which Postgres may choose a
         // generic plan by itself.
         h.small_fleet(100, 50).await;
