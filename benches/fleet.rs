@@ -891,18 +891,30 @@ async fn ingest(b: &Bench, results: &mut Results) {
 }
 
 /// User + system CPU seconds of this process so far (all threads), from /proc/self/stat.
+/// CPU time of this whole process (every thread), in seconds, at the clock's nanosecond
+/// resolution: `/proc/self/stat` counts in 10 ms ticks, which read a fold of 100 rows (a few
+/// milliseconds) as 0 us per row.
 fn process_cpu_seconds() -> f64 {
-    let text = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    // Fields after the command name (which may hold spaces) start after the last ')'.
-    let rest = text.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    // utime and stime are fields 14 and 15 of the whole line: 11 and 12 after the name.
-    let ticks: f64 = [11, 12]
-        .iter()
-        .filter_map(|i| fields.get(*i).and_then(|f| f.parse::<f64>().ok()))
-        .sum();
-    // The kernel reports in clock ticks, 100 per second on Linux.
-    ticks / 100.0
+    let mut t = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `t` is a valid, writable timespec for the duration of the call.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut t) };
+    assert_eq!(rc, 0, "clock_gettime(CLOCK_PROCESS_CPUTIME_ID)");
+    t.tv_sec as f64 + t.tv_nsec as f64 * 1e-9
+}
+
+/// Checks that [`process_cpu_seconds`] steps by less than a millisecond, far below a small
+/// fold: a coarser clock reports CPU per row as 0 (or as ten times the truth) at N = 100.
+fn assert_cpu_clock_resolution() {
+    let start = process_cpu_seconds();
+    let mut now = start;
+    while now == start {
+        now = process_cpu_seconds();
+    }
+    let step_ms = (now - start) * 1e3;
+    assert!(step_ms < 1.0, "the CPU clock steps by {step_ms:.1} ms");
 }
 
 fn proc_status_kb(pid: u32, field: &str) -> Option<u64> {
@@ -1061,6 +1073,7 @@ fn print_summary(results: &Results, sizes: &[usize]) -> Vec<Value> {
 }
 
 fn main() {
+    assert_cpu_clock_resolution();
     // 2 worker threads: the machine the targets are stated for has 2 cores.
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
