@@ -39,6 +39,10 @@ pub(crate) trait EvidenceRowSet<DB: Database>: Sized {
 /// the full list's fold of more dirty rows than that takes more than one statement.
 const SQLITE_ROWS_PER_STATEMENT: usize = 500;
 
+/// Largest SQLite row set whose statement stays prepared in the connection's cache: at most
+/// one statement text per row count up to it, each with few parameter slots.
+const SQLITE_CACHED_ROWS: usize = 4;
+
 /// One bound value of a SQLite row.
 enum Bound {
     Text(Option<String>),
@@ -118,9 +122,11 @@ impl EvidenceRowSet<sqlx::Sqlite> for ValuesRows {
         self,
         query: Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
     ) -> Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>> {
-        // Not kept in the connection's statement cache: the text differs with the number
-        // of rows, and a prepared statement of 500 rows holds 14,000 parameter slots.
-        let query = query.persistent(false);
+        // The text differs with the number of rows, so only small sets keep their prepared
+        // statement in the connection's cache: a read's fold of a row or two (and the empty
+        // pass) then skips preparing it, while a prepared statement of 500 rows, which holds
+        // 14,000 parameter slots, is not kept.
+        let query = query.persistent(self.rows.len() <= SQLITE_CACHED_ROWS);
         self.rows
             .into_iter()
             .flatten()
@@ -261,6 +267,26 @@ mod tests {
             "{sql}"
         );
         assert_eq!(parts[0].sql(&columns).matches('?').count(), 500 * width);
+    }
+
+    #[test]
+    fn sqlite_keeps_only_small_sets_prepared() {
+        let cols = crate::evidence_row::tests::stored_row("[]");
+        let persistent = |rows: usize| {
+            let mut set = <ValuesRows as EvidenceRowSet<sqlx::Sqlite>>::new(1);
+            for seq in 0..rows {
+                set.push(&cols, &[seq as i64]);
+            }
+            // The trait's reader, not `Query`'s own builder of the same name.
+            sqlx::Execute::persistent(&set.bind_to(sqlx::query("SELECT 1")))
+        };
+        // A read's fold of one row (and the empty pass beside it) reuses its statement.
+        assert!(persistent(0));
+        assert!(persistent(1));
+        assert!(persistent(SQLITE_CACHED_ROWS));
+        // A sweep's fold of many rows prepares its own, with its thousands of slots.
+        assert!(!persistent(SQLITE_CACHED_ROWS + 1));
+        assert!(!persistent(SQLITE_ROWS_PER_STATEMENT));
     }
 
     #[test]
