@@ -91,6 +91,8 @@ struct Counts {
     scoped_clean: u64,
     full_dirty: u64,
     page_dirty: u64,
+    detail_clean: u64,
+    detail_dirty: u64,
 }
 
 async fn measure(app: &TestApp, cookie: &str, ids: &[String]) -> Counts {
@@ -98,10 +100,14 @@ async fn measure(app: &TestApp, cookie: &str, ids: &[String]) -> Counts {
     let full_clean = statements_for(app, cookie, "/_ref/connectors").await;
     let page_clean = statements_for(app, cookie, "/_ref/connectors?limit=100").await;
     let scoped_clean = statements_for(app, cookie, &scoped).await;
+    let detail = format!("/_ref/connections/{}", ids[0]);
+    let detail_clean = statements_for(app, cookie, &detail).await;
     dirty(app, &ids[..ids.len().min(500)]).await;
     let full_dirty = statements_for(app, cookie, "/_ref/connectors").await;
     dirty(app, &first_page(app).await).await;
     let page_dirty = statements_for(app, cookie, "/_ref/connectors?limit=100").await;
+    dirty(app, &ids[..1]).await;
+    let detail_dirty = statements_for(app, cookie, &detail).await;
     while app
         .console
         .store
@@ -118,6 +124,8 @@ async fn measure(app: &TestApp, cookie: &str, ids: &[String]) -> Counts {
         scoped_clean,
         full_dirty,
         page_dirty,
+        detail_clean,
+        detail_dirty,
     }
 }
 
@@ -145,6 +153,13 @@ async fn reads_issue_the_same_statements_at_every_fleet_size(backend: Backend) {
         assert!(
             counts.page_dirty > counts.page_clean,
             "dirty rows were folded: {counts:?}"
+        );
+        // The detail extracts its connection in full; with the row dirty, its fold reuses
+        // that extraction: the fold's statements without the page fold's extraction.
+        assert_eq!(
+            counts.detail_dirty - counts.detail_clean,
+            counts.page_dirty - counts.page_clean - 1,
+            "a dirty detail folds with the extraction it shows: {counts:?}"
         );
         seen.push(counts);
     }

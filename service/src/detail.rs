@@ -64,12 +64,12 @@ impl Console {
         runs_before: Option<&str>,
     ) -> ServiceResult<ConnectionDetail> {
         let now = self.now();
-        let evidence = self
+        let deep = self
             .store
-            .extract_evidence(connection_id, now)
+            .read_deep_evidence(connection_id, now)
             .await?
             .ok_or_else(|| Self::not_found(connection_id))?;
-        let summary = self.summary(connection_id).await?;
+        let summary = self.project_one(deep.page, connection_id, now).await?;
         let limit = runs_limit.clamp(1, MAX_RUNS_PAGE);
         let mut runs = self
             .store
@@ -95,7 +95,7 @@ impl Console {
         Ok(ConnectionDetail {
             object: "connection_detail",
             summary,
-            evidence,
+            evidence: deep.extracted,
             runs,
             runs_next_cursor,
             failing_run,

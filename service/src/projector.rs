@@ -240,6 +240,16 @@ impl Console {
             .store
             .read_evidence(&[connection_id.to_owned()], now)
             .await?;
+        self.project_one(page, connection_id, now).await
+    }
+
+    /// The summary item of a page of one connection (not found when it is empty).
+    pub(crate) async fn project_one(
+        &self,
+        page: EvidencePage,
+        connection_id: &str,
+        now: Instant,
+    ) -> ServiceResult<SummaryItem> {
         let observation = self.observe(&page.open_runs, now).await?;
         page.rows
             .into_iter()

@@ -2,7 +2,6 @@
 
 use crate::error::StoreResult;
 use crate::types::*;
-use console_domain::evidence::Evidence;
 use console_domain::liveness::OpenRun;
 use console_domain::model::{AttentionKind, ConnectorManifest};
 use console_domain::selector::SelectorCandidates;
@@ -146,13 +145,15 @@ pub trait Store: Send + Sync + 'static {
         connection_ids: &[String],
         now: Instant,
     ) -> StoreResult<EvidencePage>;
-    /// Extracts evidence straight from the source tables (the deep detail read); the same
-    /// extraction the fold and rebuild use. `None` when the connection does not exist.
-    async fn extract_evidence(
+    /// One connection for the deep detail read: its evidence as [`Store::read_evidence`]
+    /// reads it (folded first, with its open runs), and as extracted straight from the
+    /// source tables (the extraction the fold and rebuild use). When the row is dirty, its
+    /// fold's extraction serves as both. `None` when the connection does not exist.
+    async fn read_deep_evidence(
         &self,
         connection_id: &str,
         now: Instant,
-    ) -> StoreResult<Option<Evidence>>;
+    ) -> StoreResult<Option<DeepEvidence>>;
     /// The open runs of these connections (one statement).
     async fn open_runs(&self, connection_ids: &[String]) -> StoreResult<Vec<OpenRun>>;
     /// Every open (queued/running) run, oldest first, up to `limit` (for the collection

@@ -197,6 +197,15 @@ pub struct EvidencePage {
     pub next: Option<PagePosition>,
 }
 
+/// One connection as the detail read needs it (see [`crate::Store::read_deep_evidence`]).
+#[derive(Debug)]
+pub struct DeepEvidence {
+    /// Its read-model row (folded first when dirty) and open runs, as a page of one.
+    pub page: EvidencePage,
+    /// Its evidence extracted from the source tables by this read.
+    pub extracted: Evidence,
+}
+
 /// What one fold pass did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FoldReport {

@@ -15,6 +15,7 @@ both_backends!(
     needs_you_first_orders_by_durable_rank,
     page_folds_exactly_its_dirty_rows,
     detail_extraction_matches_folded_evidence,
+    a_dirty_row_read_deep_is_folded_with_its_extraction,
     a_connection_named_twice_is_extracted_once,
     selector_candidates_are_exact_then_unambiguous,
     mismatched_page_position_is_refused,
@@ -232,11 +233,12 @@ async fn detail_extraction_matches_folded_evidence(h: Harness) {
         .await
         .unwrap();
     let folded = h.evidence(&a, 3).await;
-    let extracted = h.store.extract_evidence(&a, t(4)).await.unwrap().unwrap();
-    assert_eq!(extracted, folded);
+    let deep = h.store.read_deep_evidence(&a, t(4)).await.unwrap().unwrap();
+    assert_eq!(deep.extracted, folded);
+    assert_eq!(deep.page.rows, [folded]);
     assert!(h
         .store
-        .extract_evidence("conn_missing", t(4))
+        .read_deep_evidence("conn_missing", t(4))
         .await
         .unwrap()
         .is_none());
@@ -247,6 +249,27 @@ async fn detail_extraction_matches_folded_evidence(h: Harness) {
         .unwrap()
         .rows
         .is_empty());
+}
+
+/// A dirty row read deep is folded with the full extraction it returns: the row it reads,
+/// the evidence it extracted and the row left stored afterwards are the same evidence.
+async fn a_dirty_row_read_deep_is_folded_with_its_extraction(h: Harness) {
+    h.connector("alpha").await;
+    let a = h.connection("alpha", 1).await.connection_id;
+    h.evidence(&a, 2).await;
+    h.store
+        .ingest_records(&a, &[record("items", "1", json!(1))], t(3))
+        .await
+        .unwrap();
+    assert_eq!(h.dirty().await, [a.clone()].into_iter().collect());
+    let deep = h.store.read_deep_evidence(&a, t(4)).await.unwrap().unwrap();
+    assert!(h.dirty().await.is_empty(), "the deep read folded the row");
+    assert_eq!(deep.extracted.meta.state, EvidenceState::Current);
+    assert_eq!(deep.extracted.total_records, 1);
+    assert_eq!(deep.page.rows, [deep.extracted.clone()]);
+    assert_eq!(h.evidence(&a, 5).await, deep.extracted);
+    let clean = h.store.read_deep_evidence(&a, t(6)).await.unwrap().unwrap();
+    assert_eq!(clean.extracted, deep.extracted);
 }
 
 /// The extraction joins the ids it is given as rows: a read naming a connection twice must
@@ -284,7 +307,13 @@ async fn a_connection_named_twice_is_extracted_once(h: Harness) {
         .read_evidence(&[a.clone(), b.clone(), a.clone()], t(6))
         .await
         .unwrap();
-    let once = h.store.extract_evidence(&a, t(7)).await.unwrap().unwrap();
+    let once = h
+        .store
+        .read_deep_evidence(&a, t(7))
+        .await
+        .unwrap()
+        .unwrap()
+        .extracted;
     let row = twice.rows.iter().find(|e| e.connection_id == a).unwrap();
     let names: Vec<&str> = row.streams.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(names, ["items", "extras"]);

@@ -1,11 +1,10 @@
 // The `Store` (and `ReadModelAdmin`) implementation of one backend: thin delegation to the
 // modules that hold the SQL.
 
-use super::read_model::{extract, fold, page, rebuild};
+use super::read_model::{fold, page, rebuild};
 use super::{attention, connections, connectors, records, runs, schedules, settings};
 use crate::store::{ReadModelAdmin, Store};
 use crate::types::*;
-use console_domain::evidence::Evidence;
 use console_domain::liveness::OpenRun;
 use console_domain::model::{AttentionKind, ConnectorManifest};
 use console_domain::selector::SelectorCandidates;
@@ -217,17 +216,12 @@ impl Store for BackendStore {
         page::read_ids(&self.pool, connection_ids, now).await
     }
 
-    async fn extract_evidence(
+    async fn read_deep_evidence(
         &self,
         connection_id: &str,
-        _now: Instant,
-    ) -> StoreResult<Option<Evidence>> {
-        let mut c = self.pool.acquire().await?;
-        let mut extracted = extract::extract(&mut c, &[connection_id.to_owned()], extract::Reading::Full).await?;
-        match extracted.remove(connection_id) {
-            Some(result) => Ok(Some(lift(result)?)),
-            None => Ok(None),
-        }
+        now: Instant,
+    ) -> StoreResult<Option<DeepEvidence>> {
+        page::read_deep(&self.pool, connection_id, now).await
     }
 
     async fn open_runs(&self, connection_ids: &[String]) -> StoreResult<Vec<OpenRun>> {

@@ -280,11 +280,23 @@ fn fresh_evidence(
     fresh
 }
 
-/// One fold: claim, extract, publish with a compare-and-set, commit. On Postgres all of it
-/// in one transaction (the claim locks its rows); on SQLite the transaction holds only the
-/// publish (see [`Dialect::FOLD_EXTRACTS_IN_TRANSACTION`]).
-pub(crate) async fn fold(pool: &Pool, scope: Scope<'_>, now: Instant) -> StoreResult<FoldOutcome> {
-    fold_on(pool, None, scope, now).await
+/// A read's fold of the dirty rows `ids` (a page, the streamed list, one detail), extracted
+/// as `reading` says: claimed, extracted, published with a compare-and-set and committed as
+/// one fold. If the fold cannot run (the write lock is busy), the same extraction computes
+/// them without publishing; `None` when even that failed.
+pub(crate) async fn fold_for_read(
+    pool: &Pool,
+    ids: &[String],
+    reading: Reading,
+    now: Instant,
+) -> Option<FoldOutcome> {
+    match fold_on(pool, None, Scope::Ids(ids), reading, now).await {
+        Ok(outcome) => Some(outcome),
+        Err(fold_error) => {
+            tracing::warn!(error = %fold_error, "read fold failed; computing without publishing");
+            compute_only(pool, ids, reading, now).await.ok()
+        }
+    }
 }
 
 /// The sweeper's `budget` oldest dirty rows, as folds of at most [`Dialect::FOLD_CHUNK`]
@@ -375,7 +387,9 @@ async fn sweep_worker(
         if take == 0 {
             return total;
         }
-        let report = match fold_on(pool, conn.take(), Scope::Oldest(take), now).await {
+        let report = match fold_on(pool, conn.take(), Scope::Oldest(take), Reading::Changed, now)
+            .await
+        {
             Ok(outcome) => outcome.published.report,
             Err(e) => {
                 remaining.store(0, Relaxed);
@@ -391,11 +405,15 @@ async fn sweep_worker(
     }
 }
 
-/// [`fold`], in its own transaction on `conn` when given (else on one from the pool).
+/// One fold: claim, extract, publish with a compare-and-set, commit, in its own transaction
+/// on `conn` when given (else on one from the pool). On Postgres all of it in one
+/// transaction (the claim locks its rows); on SQLite the transaction holds only the publish
+/// (see [`Dialect::FOLD_EXTRACTS_IN_TRANSACTION`]).
 async fn fold_on(
     pool: &Pool,
     conn: Option<PoolConn>,
     scope: Scope<'_>,
+    reading: Reading,
     now: Instant,
 ) -> StoreResult<FoldOutcome> {
     // A page extracts all its dirty rows, claimed or not: rows another folder holds are
@@ -409,7 +427,7 @@ async fn fold_on(
     let (claims, extracted, mut tx) = if D::FOLD_EXTRACTS_IN_TRANSACTION {
         let mut tx = begin_fold(pool, conn).await?;
         let claims = claim(&mut tx, scope, true).await?;
-        let extracted = extract_shared(pool, scope, &mut tx, &ids_of(&claims)).await?;
+        let extracted = extract_shared(pool, scope, reading, &mut tx, &ids_of(&claims)).await?;
         (claims, extracted, tx)
     } else {
         let mut c = match conn {
@@ -417,7 +435,7 @@ async fn fold_on(
             None => pool.acquire().await?,
         };
         let claims = claim(&mut c, scope, false).await?;
-        let extracted = extract_shared(pool, scope, &mut c, &ids_of(&claims)).await?;
+        let extracted = extract_shared(pool, scope, reading, &mut c, &ids_of(&claims)).await?;
         drop(c);
         if claims.is_empty() {
             return Ok(FoldOutcome {
@@ -451,6 +469,7 @@ const SHARED_EXTRACTION_MIN: usize = 64;
 async fn extract_shared(
     pool: &Pool,
     scope: Scope<'_>,
+    reading: Reading,
     c: &mut Conn,
     ids: &[String],
 ) -> StoreResult<Extracted> {
@@ -460,24 +479,25 @@ async fn extract_shared(
             let (mine, theirs) = ids.split_at(ids.len() / 2);
             let (mut extracted, more) =
                 futures::try_join!(
-                extract(c, mine, Reading::Changed),
-                extract(&mut helper, theirs, Reading::Changed)
+                extract(c, mine, reading),
+                extract(&mut helper, theirs, reading)
             )?;
             extracted.extend(more);
             return Ok(extracted);
         }
     }
-    extract(c, ids, Reading::Changed).await
+    extract(c, ids, reading).await
 }
 
-/// Computes evidence without publishing (a page whose fold could not take the write lock).
-pub(crate) async fn compute_only(
+/// Computes evidence without publishing (a read whose fold could not take the write lock).
+async fn compute_only(
     pool: &Pool,
     ids: &[String],
+    reading: Reading,
     now: Instant,
 ) -> StoreResult<FoldOutcome> {
     let mut c = pool.acquire().await?;
-    let extracted = extract(&mut c, ids, Reading::Changed).await?;
+    let extracted = extract(&mut c, ids, reading).await?;
     let published = Published::default();
     let fresh = fresh_evidence(extracted, &[], &published, now);
     Ok(FoldOutcome { published, fresh })

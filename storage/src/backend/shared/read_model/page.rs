@@ -2,12 +2,15 @@
 // rows among them (a fixed number of set-based statements), one statement for their open
 // runs. With no dirty rows a page is two statements whatever the fleet size.
 
-use super::fold::{compute_only, fold, Scope};
+use super::extract::{extract, Reading};
+use super::fold::fold_for_read;
 use crate::dialect::Dialect;
 use crate::evidence_row::{
     ColType, EvidenceColumns, Maintenance, EVIDENCE_COLUMNS, MAINTENANCE_COLUMNS,
 };
-use crate::types::{EvidencePage, EvidenceStream, ListKey, ListOrder, ListQuery, PagePosition};
+use crate::types::{
+    DeepEvidence, EvidencePage, EvidenceStream, ListKey, ListOrder, ListQuery, PagePosition,
+};
 use console_domain::evidence::Evidence;
 use console_domain::Instant;
 use futures::StreamExt as _;
@@ -333,14 +336,7 @@ pub(crate) async fn stream_all(
         broken: None,
     };
     if !dirty.is_empty() {
-        let outcome = match fold(pool, Scope::Ids(&dirty), now).await {
-            Ok(o) => Some(o),
-            Err(fold_error) => {
-                tracing::warn!(error = %fold_error, "list fold failed; computing without publishing");
-                compute_only(pool, &dirty, now).await.ok()
-            }
-        };
-        match outcome {
+        match fold_for_read(pool, &dirty, Reading::Changed, now).await {
             Some(o) => {
                 fold_state.fresh = o.fresh;
                 fold_state.failed = o.published.failed;
@@ -421,6 +417,20 @@ pub(crate) async fn stream_all(
     Ok(EvidenceStream { open_runs, rows })
 }
 
+/// The evidence rows of exactly these connections (in the order given; unknown ids are
+/// skipped), as stored.
+async fn stored_rows(pool: &Pool, ids: &[String]) -> StoreResult<Vec<StoredRow>> {
+    let sql = format!(
+        "SELECT {} FROM connector_summary_evidence e WHERE {}",
+        super::super::common::evidence_select_list("e"),
+        D::in_ids("e.connection_id", 1)
+    );
+    let rows = sqlx::query(&sql).bind(D::ids(ids)).fetch_all(pool).await?;
+    let mut rows = decode_rows(&rows)?;
+    rows.sort_by_key(|(cols, _)| ids.iter().position(|id| *id == cols.connection_id));
+    Ok(rows)
+}
+
 /// Exactly these connections (in the order given; unknown ids are skipped).
 pub(crate) async fn read_ids(
     pool: &Pool,
@@ -434,15 +444,39 @@ pub(crate) async fn read_ids(
             next: None,
         });
     }
-    let sql = format!(
-        "SELECT {} FROM connector_summary_evidence e WHERE {}",
-        super::super::common::evidence_select_list("e"),
-        D::in_ids("e.connection_id", 1)
-    );
-    let rows = sqlx::query(&sql).bind(D::ids(ids)).fetch_all(pool).await?;
-    let mut rows = decode_rows(&rows)?;
-    rows.sort_by_key(|(cols, _)| ids.iter().position(|id| *id == cols.connection_id));
+    let rows = stored_rows(pool, ids).await?;
     finish_page(pool, rows, None, now).await
+}
+
+/// One connection for the detail read: its row as [`read_ids`] reads it, and its evidence
+/// extracted in full from the source tables. A dirty row's fold extracts in full, so that
+/// one extraction is both what the fold publishes and the deep evidence (a detail request
+/// of a dirty row used to extract the connection twice); a clean row is extracted on its
+/// own. `None` when the connection does not exist.
+pub(crate) async fn read_deep(
+    pool: &Pool,
+    id: &str,
+    now: Instant,
+) -> StoreResult<Option<DeepEvidence>> {
+    let ids = [id.to_owned()];
+    let rows = stored_rows(pool, &ids).await?;
+    let Some(row) = resolve(pool, rows, Reading::Full, now).await?.pop() else {
+        return Ok(None);
+    };
+    let extracted = if row.extracted {
+        row.evidence.clone()
+    } else {
+        let mut c = pool.acquire().await?;
+        match extract(&mut c, &ids, Reading::Full).await?.remove(id) {
+            Some(result) => lift(result)?,
+            // Deleted since its row was read.
+            None => return Ok(None),
+        }
+    };
+    Ok(Some(DeepEvidence {
+        page: with_open_runs(pool, vec![row.evidence], None).await?,
+        extracted,
+    }))
 }
 
 /// Folds the dirty rows among `rows`, then reads their open runs.
@@ -452,8 +486,21 @@ async fn finish_page(
     next: Option<PagePosition>,
     now: Instant,
 ) -> StoreResult<EvidencePage> {
-    let evidence = resolve(pool, rows, now).await?;
-    let ids: Vec<String> = evidence.iter().map(|e| e.connection_id.clone()).collect();
+    let evidence = resolve(pool, rows, Reading::Changed, now)
+        .await?
+        .into_iter()
+        .map(|row| row.evidence)
+        .collect();
+    with_open_runs(pool, evidence, next).await
+}
+
+/// A page of these rows, with their open runs (one statement).
+async fn with_open_runs(
+    pool: &Pool,
+    rows: Vec<Evidence>,
+    next: Option<PagePosition>,
+) -> StoreResult<EvidencePage> {
+    let ids: Vec<String> = rows.iter().map(|e| e.connection_id.clone()).collect();
     let open_runs = if ids.is_empty() {
         Vec::new()
     } else {
@@ -461,16 +508,29 @@ async fn finish_page(
         super::super::runs::open_runs(&mut c, &ids).await?
     };
     Ok(EvidencePage {
-        rows: evidence,
+        rows,
         open_runs,
         next,
     })
 }
 
-/// Stored rows as evidence, folding the dirty ones first. If the fold cannot run (the
-/// write lock is busy), the dirty rows are computed with the same extraction and returned
-/// unpublished; if even that fails, they read as failed with the reason, never a guess.
-async fn resolve(pool: &Pool, rows: Vec<StoredRow>, now: Instant) -> StoreResult<Vec<Evidence>> {
+/// A row as a read returns it.
+struct Resolved {
+    evidence: Evidence,
+    /// The evidence comes from this read's own extraction (the row was dirty).
+    extracted: bool,
+}
+
+/// Stored rows as evidence, folding the dirty ones first (extracted as `reading` says). If
+/// the fold cannot run (the write lock is busy), the dirty rows are computed with the same
+/// extraction and returned unpublished; if even that fails, they read as failed with the
+/// reason, never a guess.
+async fn resolve(
+    pool: &Pool,
+    rows: Vec<StoredRow>,
+    reading: Reading,
+    now: Instant,
+) -> StoreResult<Vec<Resolved>> {
     let dirty: Vec<String> = rows
         .iter()
         .filter(|(_, m)| m.dirty)
@@ -478,13 +538,7 @@ async fn resolve(pool: &Pool, rows: Vec<StoredRow>, now: Instant) -> StoreResult
         .collect();
     let mut outcome = None;
     if !dirty.is_empty() {
-        outcome = match fold(pool, Scope::Ids(&dirty), now).await {
-            Ok(o) => Some(o),
-            Err(fold_error) => {
-                tracing::warn!(error = %fold_error, "page fold failed; computing without publishing");
-                compute_only(pool, &dirty, now).await.ok()
-            }
-        };
+        outcome = fold_for_read(pool, &dirty, reading, now).await;
     }
     let mut out = Vec::with_capacity(rows.len());
     for (cols, mut m) in rows {
@@ -492,7 +546,10 @@ async fn resolve(pool: &Pool, rows: Vec<StoredRow>, now: Instant) -> StoreResult
             match &mut outcome {
                 Some(o) => {
                     if let Some(fresh) = o.fresh.remove(&cols.connection_id) {
-                        out.push(fresh);
+                        out.push(Resolved {
+                            evidence: fresh,
+                            extracted: true,
+                        });
                         continue;
                     }
                     if let Some(reason) = o.published.failed.get(&cols.connection_id) {
@@ -504,7 +561,10 @@ async fn resolve(pool: &Pool, rows: Vec<StoredRow>, now: Instant) -> StoreResult
                 None => m.error = Some("source read failed while folding".to_owned()),
             }
         }
-        out.push(lift(cols.into_evidence_or_failed(&m))?);
+        out.push(Resolved {
+            evidence: lift(cols.into_evidence_or_failed(&m))?,
+            extracted: false,
+        });
     }
     Ok(out)
 }
