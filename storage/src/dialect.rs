@@ -24,6 +24,13 @@ pub(crate) trait Dialect {
     /// it fills are still empty stays in use as they grow (a rebuild of 10,000 connections
     /// took 7.4 s with one instead of 1.7 s).
     const BEGIN_FOLD: &'static str;
+    /// Opens the read-only transaction an extraction outside a fold runs in (the detail read
+    /// of a clean row, a read that could not claim its dirty rows), if it needs one. Postgres
+    /// plans it generically, as a fold's: planned with the id's value each time, the
+    /// extraction spent ~1.1 ms of its ~1.2 ms at bind, more as the tables grew, and kept
+    /// choosing such plans (docs/performance.md, "Eighteenth round"). SQLite plans once per
+    /// prepared statement and needs none.
+    const BEGIN_EXTRACT: Option<&'static str>;
     /// Serializes writers of one connection (Postgres row lock that still lets foreign-key
     /// checks through; SQLite has a single writer already).
     const LOCK_FOR_WRITE: &'static str;
@@ -137,6 +144,7 @@ impl Dialect for Sqlite {
     // `synchronous = NORMAL` in WAL mode already commits without an fsync.
     const BEGIN_DERIVED: &'static str = "BEGIN IMMEDIATE";
     const BEGIN_FOLD: &'static str = Self::BEGIN_DERIVED;
+    const BEGIN_EXTRACT: Option<&'static str> = None;
     const LOCK_FOR_WRITE: &'static str = "";
     const LOCK_SKIP_LOCKED: &'static str = "";
     const FOLD_EXTRACTS_IN_TRANSACTION: bool = false;
@@ -217,6 +225,8 @@ impl Dialect for Postgres {
     const BEGIN_DERIVED: &'static str = "BEGIN; SET LOCAL synchronous_commit = off";
     const BEGIN_FOLD: &'static str =
         "BEGIN; SET LOCAL synchronous_commit = off; SET LOCAL plan_cache_mode = force_generic_plan";
+    const BEGIN_EXTRACT: Option<&'static str> =
+        Some("BEGIN READ ONLY; SET LOCAL plan_cache_mode = force_generic_plan");
     const LOCK_FOR_WRITE: &'static str = " FOR NO KEY UPDATE";
     const LOCK_SKIP_LOCKED: &'static str = " FOR UPDATE SKIP LOCKED";
     const FOLD_EXTRACTS_IN_TRANSACTION: bool = true;

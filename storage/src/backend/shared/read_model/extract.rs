@@ -409,6 +409,24 @@ fn rows_of<T: DeserializeOwned>(row: &DbRow, column: &str) -> StoreResult<Vec<T>
     }
 }
 
+/// [`extract`] on a connection of its own, outside any fold (see
+/// [`Dialect::BEGIN_EXTRACT`]).
+pub(crate) async fn extract_alone(
+    pool: &Pool,
+    ids: &[String],
+    reading: Reading,
+) -> StoreResult<Extracted> {
+    match D::BEGIN_EXTRACT {
+        Some(begin) => {
+            let mut tx = pool.begin_with(begin).await?;
+            let extracted = extract(&mut tx, ids, reading).await?;
+            tx.commit().await?;
+            Ok(extracted)
+        }
+        None => extract(&mut *pool.acquire().await?, ids, reading).await,
+    }
+}
+
 /// Extracts the evidence of `ids`, which must be distinct: the questions join them as rows,
 /// so an id given twice would count its streams and runs twice. Every caller passes ids read
 /// as a table's key (claimed or page rows, a rebuild batch, one detail id).

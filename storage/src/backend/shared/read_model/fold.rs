@@ -6,7 +6,7 @@
 // to the back of the sweep queue.
 
 use super::super::common::begin_fold;
-use super::extract::{extract, Extracted, Reading};
+use super::extract::{extract, extract_alone, Extracted, Reading};
 use crate::dialect::Dialect;
 use crate::evidence_row::{ColType, EvidenceColumns, EVIDENCE_COLUMNS};
 use crate::row_set::EvidenceRowSet as _;
@@ -496,8 +496,7 @@ async fn compute_only(
     reading: Reading,
     now: Instant,
 ) -> StoreResult<FoldOutcome> {
-    let mut c = pool.acquire().await?;
-    let extracted = extract(&mut c, ids, reading).await?;
+    let extracted = extract_alone(pool, ids, reading).await?;
     let published = Published::default();
     let fresh = fresh_evidence(extracted, &[], &published, now);
     Ok(FoldOutcome { published, fresh })

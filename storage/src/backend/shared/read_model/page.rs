@@ -2,7 +2,7 @@
 // rows among them (a fixed number of set-based statements), one statement for their open
 // runs. With no dirty rows a page is two statements whatever the fleet size.
 
-use super::extract::{extract, Reading};
+use super::extract::{extract_alone, Reading};
 use super::fold::fold_for_read;
 use crate::dialect::Dialect;
 use crate::evidence_row::{
@@ -466,8 +466,7 @@ pub(crate) async fn read_deep(
     let extracted = if row.extracted {
         row.evidence.clone()
     } else {
-        let mut c = pool.acquire().await?;
-        match extract(&mut c, &ids, Reading::Full).await?.remove(id) {
+        match extract_alone(pool, &ids, Reading::Full).await?.remove(id) {
             Some(result) => lift(result)?,
             // Deleted since its row was read.
             None => return Ok(None),
