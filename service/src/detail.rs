@@ -8,6 +8,7 @@ use crate::Console;
 use console_domain::evidence::Evidence;
 use console_domain::summary::SummaryItem;
 use console_domain::synthesis::{synthesize, RuleTrace};
+use console_domain::Instant;
 use console_storage::{AttentionRow, RunEvent, RunRow};
 use serde::Serialize;
 
@@ -64,12 +65,50 @@ impl Console {
         runs_before: Option<&str>,
     ) -> ServiceResult<ConnectionDetail> {
         let now = self.now();
+        // Three independent reads, asked at once so the request waits for the slowest
+        // rather than their sum (each on its own pooled connection). They are joined, not
+        // raced, so an unknown connection is reported as such before any other error.
+        let (summary, runs, attention) = futures::join!(
+            self.deep_summary(connection_id, now),
+            self.runs_page(connection_id, runs_limit, runs_before),
+            self.store.list_attention(connection_id),
+        );
+        let (summary, evidence) = summary?;
+        let (runs, runs_next_cursor, failing_run) = runs?;
+        Ok(ConnectionDetail {
+            object: "connection_detail",
+            summary,
+            evidence,
+            runs,
+            runs_next_cursor,
+            failing_run,
+            attention: attention?,
+        })
+    }
+
+    /// The connection's summary item and its evidence extracted from the source tables.
+    async fn deep_summary(
+        &self,
+        connection_id: &str,
+        now: Instant,
+    ) -> ServiceResult<(SummaryItem, Evidence)> {
         let deep = self
             .store
             .read_deep_evidence(connection_id, now)
             .await?
             .ok_or_else(|| Self::not_found(connection_id))?;
         let summary = self.project_one(deep.page, connection_id, now).await?;
+        Ok((summary, deep.extracted))
+    }
+
+    /// A page of the connection's runs, newest first, the cursor of the next page, and the
+    /// most recent failed run among them with its timeline.
+    async fn runs_page(
+        &self,
+        connection_id: &str,
+        runs_limit: u32,
+        runs_before: Option<&str>,
+    ) -> ServiceResult<(Vec<RunRow>, Option<String>, Option<RunWithEvents>)> {
         let limit = runs_limit.clamp(1, MAX_RUNS_PAGE);
         let mut runs = self
             .store
@@ -91,16 +130,7 @@ impl Console {
             }),
             None => None,
         };
-        let attention = self.store.list_attention(connection_id).await?;
-        Ok(ConnectionDetail {
-            object: "connection_detail",
-            summary,
-            evidence: deep.extracted,
-            runs,
-            runs_next_cursor,
-            failing_run,
-            attention,
-        })
+        Ok((runs, runs_next_cursor, failing_run))
     }
 
     pub async fn diagnostics(&self, connection_id: &str) -> ServiceResult<Diagnostics> {
