@@ -28,6 +28,7 @@ use futures::StreamExt as _;
 use harness::{t, with_postgres, with_sqlite};
 use sqlx::Row as _;
 use std::sync::{Mutex, Once};
+use std::time::{Duration, Instant};
 use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::Layer;
@@ -390,8 +391,9 @@ async fn a_postgres_sweep_shares_a_few_dirty_rows_among_its_folds() {
 }
 
 /// Sums of `generic_plans` and `custom_plans` of the prepared statements matching `like`
-/// on every idle connection of the pool (held together so each is asked once).
+/// on every connection of the pool (held together so each is asked once).
 async fn plan_counts(pool: &sqlx::PgPool, like: &str) -> (i64, i64) {
+    all_idle(pool).await;
     let mut held = Vec::new();
     while let Some(c) = pool.try_acquire() {
         held.push(c);
@@ -410,6 +412,22 @@ async fn plan_counts(pool: &sqlx::PgPool, like: &str) -> (i64, i64) {
         custom += k.unwrap_or(0);
     }
     (generic, custom)
+}
+
+/// Waits until every connection of the pool is back in it. sqlx returns a released
+/// connection from a task of its own, after a ping: taken at once after a fold, the pool
+/// can still have none idle (on a loaded machine it had none of its five).
+async fn all_idle(pool: &sqlx::PgPool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while pool.num_idle() < pool.size() as usize {
+        assert!(
+            Instant::now() < deadline,
+            "{} of the pool's {} connections still out after 10 s",
+            pool.size() as usize - pool.num_idle(),
+            pool.size()
+        );
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
 }
 
 /// The statements matching `like` ran, each time with its generic plan.

@@ -266,7 +266,7 @@ async fn a_dirty_row_read_deep_is_folded_with_its_extraction(h: Harness) {
     assert!(h.dirty().await.is_empty(), "the deep read folded the row");
     assert_eq!(deep.extracted.meta.state, EvidenceState::Current);
     assert_eq!(deep.extracted.total_records, 1);
-    assert_eq!(deep.page.rows, [deep.extracted.clone()]);
+    assert_eq!(deep.page.rows, std::slice::from_ref(&deep.extracted));
     assert_eq!(h.evidence(&a, 5).await, deep.extracted);
     let clean = h.store.read_deep_evidence(&a, t(6)).await.unwrap().unwrap();
     assert_eq!(clean.extracted, deep.extracted);
