@@ -368,22 +368,33 @@ async fn a_postgres_sweep_shares_a_few_dirty_rows_among_its_folds() {
     let _log = LOG_IN_USE.lock().await;
     with_postgres(|h| async move {
         h.connector("alpha").await;
-        for i in 0..100 {
+        for i in 0..200 {
+            h.connection("alpha", i).await;
+        }
+        assert_eq!(h.dirty().await.len(), 200);
+        take_statements();
+        let report = h.sweep(10_000, 200).await;
+        let statements = take_statements();
+        assert_eq!(report.folded, 200);
+        assert!(h.dirty().await.is_empty());
+        // Four folds of 50 side by side, not one fold of 200 while three workers find
+        // nothing left to claim.
+        assert_eq!(publishes(&statements), 4, "{statements:#?}");
+
+        // Fewer dirty rows are shared out no finer than 50 rows a fold: a fold's fixed
+        // cost outweighs what a third and a fourth fold at once would save.
+        for i in 200..300 {
             h.connection("alpha", i).await;
         }
         assert_eq!(h.dirty().await.len(), 100);
         take_statements();
-        let report = h.sweep(10_000, 200).await;
+        assert_eq!(h.sweep(10_000, 300).await.folded, 100);
         let statements = take_statements();
-        assert_eq!(report.folded, 100);
-        assert!(h.dirty().await.is_empty());
-        // Four folds of 25 side by side, not one fold of 100 while three workers find
-        // nothing left to claim.
-        assert_eq!(publishes(&statements), 4, "{statements:#?}");
+        assert_eq!(publishes(&statements), 2, "{statements:#?}");
 
         // A sweep that finds nothing dirty asks once and opens no transaction.
         take_statements();
-        assert_eq!(h.sweep(10_000, 201).await.folded, 0);
+        assert_eq!(h.sweep(10_000, 301).await.folded, 0);
         let idle = take_statements();
         assert_eq!(idle.len(), 1, "{idle:#?}");
     })

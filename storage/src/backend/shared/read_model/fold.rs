@@ -308,8 +308,8 @@ pub(crate) async fn fold_for_read(
 /// a queue of them.
 ///
 /// Where folds run side by side, the sweep first counts the dirty rows (up to `budget`)
-/// and shares them out: a hundred dirty rows become four folds of 25 at once instead of
-/// one fold of 100 while three workers find nothing left to claim (see
+/// and shares them out: two hundred dirty rows become four folds of 50 at once instead of
+/// one fold of 200 while three workers find nothing left to claim (see
 /// docs/performance.md, "Sixteenth round"), and a tick that finds nothing dirty costs that
 /// one statement instead of a transaction per worker. It folds only as many rows as it
 /// counted: rows dirtied meanwhile wait for the next tick (or the read that meets them).
@@ -345,8 +345,11 @@ pub(crate) async fn sweep(pool: &Pool, budget: u32, now: Instant) -> SweepReport
 }
 
 /// Fewest rows a fold of a shared-out sweep takes: below it a fold's fixed cost (its
-/// transaction and three statements' round trips) outweighs what sharing saves.
-const SHARE_MIN_ROWS: u32 = 25;
+/// transaction, three statements' round trips, and the extraction's and publish's start-up
+/// in Postgres) outweighs what sharing saves. On the 2-core machine a hundred dirty rows
+/// folded fastest as two folds of 50: 8% more rows per second than four folds of 25 and a
+/// fifth less CPU per row in this process (docs/performance.md, "Twentieth round").
+const SHARE_MIN_ROWS: u32 = 50;
 
 /// The rows of each fold when `dirty` rows are shared among [`Dialect::FOLD_WORKERS`].
 fn share(dirty: u32) -> u32 {
