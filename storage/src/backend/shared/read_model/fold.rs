@@ -347,7 +347,7 @@ pub(crate) async fn sweep(pool: &Pool, budget: u32, now: Instant) -> SweepReport
 /// Fewest rows a fold of a shared-out sweep takes: below it a fold's fixed cost (its
 /// transaction, three statements' round trips, and the extraction's and publish's start-up
 /// in Postgres) outweighs what sharing saves. On the 2-core machine a hundred dirty rows
-/// folded fastest as two folds of 50: 8% more rows per second than four folds of 25 and a
+/// folded fastest as two folds of 50: ~6% more rows per second than four folds of 25 and a
 /// fifth less CPU per row in this process (docs/performance.md, "Twentieth round").
 const SHARE_MIN_ROWS: u32 = 50;
 
