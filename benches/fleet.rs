@@ -726,10 +726,11 @@ async fn dirty_reads(b: &Bench, results: &mut Results) {
 /// run: one fold of 10,000 rows lasts about a second, and this machine's noise is larger
 /// than most effects worth measuring.
 ///
-/// A first, untimed round warms the fold up, as one request does for every read: on
+/// A first round warms the fold up, as one untimed request does for every read: on
 /// Postgres the first fold on each pooled connection prepares and plans its statements
 /// (milliseconds, against a few for the whole fold of a small fleet), which a running
-/// server has long done. It is reported apart, as the cold figure.
+/// server has long done. It is left out of the median and reported apart, as the cold
+/// figure.
 async fn fold_throughput(b: &Bench, results: &mut Results) {
     let (name, n) = (b.backend, b.n);
     let reps = env_usize("BENCH_FOLD_REPS", 1).max(1);
