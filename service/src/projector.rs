@@ -100,15 +100,25 @@ impl Console {
         open_runs: &[OpenRun],
         now: Instant,
     ) -> ServiceResult<Observation> {
-        Ok(Observation {
+        let runtime = self.runtime_liveness(now).await?;
+        Ok(self.observation(runtime, open_runs, now))
+    }
+
+    fn observation(
+        &self,
+        runtime: RuntimeLiveness,
+        open_runs: &[OpenRun],
+        now: Instant,
+    ) -> Observation {
+        Observation {
             now,
-            runtime: self.runtime_liveness(now).await?,
+            runtime,
             open_runs: open_runs
                 .iter()
                 .map(|r| (r.connection_id.clone(), r.clone()))
                 .collect(),
             lease_seconds: self.settings.lease_seconds,
-        })
+        }
     }
 
     /// The unpaged `GET /_ref/connectors` as a stream: the same validation, storage query
@@ -134,8 +144,12 @@ impl Console {
                 ListOrder::Stable
             },
         };
+        // The runtime is read before the stream starts: the stream's task holds a connection
+        // until its last row is taken, so on a one-connection pool (`sqlite::memory:`) a read
+        // after it waited for that connection until the pool timed out.
+        let runtime = self.runtime_liveness(now).await?;
         let stream = self.store.stream_evidence(&query, now).await?;
-        let observation = self.observe(&stream.open_runs, now).await?;
+        let observation = self.observation(runtime, &stream.open_runs, now);
         let runtime = runtime_status(&observation.runtime);
         let health = request.health;
         let items = stream
