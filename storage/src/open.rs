@@ -102,9 +102,15 @@ async fn connect_sqlite(url: &str) -> StoreResult<SqlitePool> {
     } else {
         options.journal_mode(SqliteJournalMode::Wal)
     };
+    // No ping before every acquire (sqlx's default, `test_before_acquire`): it finds
+    // connections a network or a server restart broke, and an embedded connection has
+    // neither; each ping is a round trip to the connection's worker thread, a fifth of a
+    // scoped read's time (docs/performance.md, twenty-first round). A connection whose
+    // worker died still fails the ping sqlx runs when it is released, and is dropped then.
+    let pool_options = SqlitePoolOptions::new().test_before_acquire(false);
     let pool = if memory {
         // Every connection to `:memory:` is its own database: keep exactly one.
-        SqlitePoolOptions::new()
+        pool_options
             .max_connections(1)
             .min_connections(1)
             .idle_timeout(None)
@@ -114,7 +120,7 @@ async fn connect_sqlite(url: &str) -> StoreResult<SqlitePool> {
     } else {
         // A fresh file being switched to WAL by another process answers "database is
         // locked" at once (that switch does not wait on the busy timeout).
-        let pool_options = SqlitePoolOptions::new()
+        let pool_options = pool_options
             .max_connections(8)
             .min_connections(SWEEPER_CONNECTIONS);
         while_another_opener_races("connect", || {

@@ -400,6 +400,26 @@ async fn open_accepts_memory_and_plain_paths() {
     assert!(console_storage::open("mysql://x").await.is_err());
 }
 
+/// An embedded SQLite connection cannot be broken by a network or a server restart, so its
+/// pool skips sqlx's ping before every acquire (a round trip to the connection's worker
+/// thread per statement a request issues).
+#[tokio::test]
+async fn sqlite_pools_do_not_ping_before_every_acquire() {
+    let dir = std::env::temp_dir().join(format!("oc-ping-{}", std::process::id()));
+    let path = dir.join("console.db");
+    for url in ["sqlite::memory:", path.to_str().unwrap()] {
+        let (_, db) = console_storage::open(url).await.unwrap();
+        match &db {
+            console_storage::Database::Sqlite(pool) => {
+                assert!(!pool.options().get_test_before_acquire(), "{url}");
+            }
+            console_storage::Database::Postgres(_) => panic!("{url} opened Postgres"),
+        }
+        db.close().await;
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 /// The streamed full list (`stream_evidence`) returns what the unpaged page read returns, in
 /// the same order, in both orders and with a status filter; it folds the dirty rows first
 /// (they come back current, with the write applied) and reports every open run.
