@@ -104,8 +104,8 @@ async fn connect_sqlite(url: &str) -> StoreResult<SqlitePool> {
     };
     // No ping before every acquire (sqlx's default, `test_before_acquire`): it finds
     // connections a network or a server restart broke, and an embedded connection has
-    // neither; each ping is a round trip to the connection's worker thread, a fifth of a
-    // scoped read's time (docs/performance.md, twenty-first round). A connection whose
+    // neither; each ping is a round trip to the connection's worker thread, about a sixth
+    // of a scoped read's time (docs/performance.md, twenty-first round). A connection whose
     // worker died still fails the ping sqlx runs when it is released, and is dropped then.
     let pool_options = SqlitePoolOptions::new().test_before_acquire(false);
     let pool = if memory {
