@@ -13,9 +13,9 @@ use std::time::Duration;
 /// task holds it until the last row is taken, and the rows are only taken once
 /// `list_stream` has returned, so anything `list_stream` reads after starting the stream
 /// waits for the connection. It used to read the runtime's liveness there: whenever the
-/// stream's task took the connection first (most requests on two worker threads), the call
-/// waited for the pool's 30-second timeout and failed. The fleet is larger than the rows the
-/// stream buffers, so its task cannot finish on its own.
+/// stream's task took the connection first (often: loops of 300 attempts failed at attempt
+/// 0, 0 and 8), the call waited for the pool's 30-second timeout and failed. The fleet is
+/// larger than the rows the stream buffers, so its task cannot finish on its own.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_list_on_a_one_connection_database_never_waits_for_its_own_stream() {
     let (store, db) = console_storage::open("sqlite::memory:").await.unwrap();
