@@ -116,6 +116,7 @@ impl Application {
             auth: Arc::new(auth),
             leptos,
             login_limiter: Arc::new(LoginLimiter::default()),
+            session_renewal: console_app::session::renewal_interval(config.session_idle),
         };
         let router = router(state, &opened.database, &config).await?;
         let mut background = vec![console_service::background::spawn_sweeper(

@@ -92,6 +92,7 @@ pub async fn require_owner_page(
             Ok(request) => request,
             Err(too_large) => return too_large.into_response(),
         };
+        renew_session(&state, &session).await;
         let response = require_owner(state, session, request, next).await;
         return server_fns::with_error_status(response).await;
     }
@@ -99,6 +100,7 @@ pub async fn require_owner_page(
         .await
         .is_some()
     {
+        renew_session(&state, &session).await;
         return next.run(request).await;
     }
     let target = request
@@ -109,6 +111,17 @@ pub async fn require_owner_page(
     let mut login = String::from("/login?return_to=");
     login.push_str(&encode_query_value(&target));
     Redirect::to(&login).into_response()
+}
+
+/// Renews the owner's session on the console's own traffic, pages and server functions.
+/// Not on `/_ref`: tower-sessions saves after the handler, and the unpaged list's handler
+/// returns while its stream still holds a pool connection, which the save would wait for on
+/// a pool of one (`sqlite::memory:`). A failed renewal is logged: the session still holds.
+async fn renew_session(state: &AppState, session: &Session) {
+    let now = state.console.now();
+    if let Err(e) = console_app::session::renew_if_due(session, now, state.session_renewal).await {
+        tracing::warn!(error = %e, "could not renew the owner session");
+    }
 }
 
 /// Where Leptos mounts server functions.

@@ -103,7 +103,7 @@ pub async fn login(
     }
     backoff.succeeded();
     drop(backoff);
-    if let Err(e) = console_app::session::log_in(&session).await {
+    if let Err(e) = console_app::session::log_in(&session, state.console.now()).await {
         tracing::error!(error = %e, "could not store the owner session");
         return back_to_form("session", &return_to);
     }

@@ -6,6 +6,7 @@ use console_service::auth::OwnerAuth;
 use console_service::Console;
 use leptos::config::LeptosOptions;
 use std::sync::Arc;
+use std::time::Duration;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -13,6 +14,8 @@ pub struct AppState {
     pub auth: Arc<OwnerAuth>,
     pub leptos: LeptosOptions,
     pub login_limiter: Arc<LoginLimiter>,
+    /// How often an owner session in use is renewed (from the idle session lifetime).
+    pub session_renewal: Duration,
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -1,10 +1,11 @@
 //! Who gets in: owner session or bearer token for `/_ref`, login form for pages.
 
-use crate::helpers::{spawn_app, Backend, PASSWORD};
+use crate::helpers::{spawn_app, spawn_app_with, Backend, PASSWORD};
 use crate::on_both_backends;
 use reqwest::header::{LOCATION, SET_COOKIE};
 use reqwest::Method;
 use serde_json::Value;
+use std::time::Duration;
 
 /// Every documented route, with path parameters filled in.
 async fn documented_routes(app: &crate::helpers::TestApp) -> Vec<(Method, String)> {
@@ -246,6 +247,63 @@ async fn responses_carry_security_headers(backend: Backend) {
     app.finish().await;
 }
 
+/// The idle lifetime runs from the owner's last use of the console, not from the login:
+/// pages renew the session (a new stored expiry and cookie `Max-Age`) once half the
+/// lifetime has passed since the last renewal, and an unused session still ends.
+async fn using_the_console_keeps_the_session_alive(backend: Backend) {
+    const IDLE: u64 = 4;
+    let app = spawn_app_with(backend, |config| {
+        config.session_idle = Duration::from_secs(IDLE);
+    })
+    .await;
+    let set_cookie = cookie_of(&login(&app, PASSWORD, "/").await).expect("session cookie");
+    assert!(
+        set_cookie.contains(&format!("Max-Age={IDLE}")),
+        "{set_cookie}"
+    );
+    let cookie = set_cookie.split(';').next().unwrap().to_owned();
+    let page = |path: &'static str| app.anon.get(app.url(path)).header("cookie", &cookie).send();
+    // Both clocks move: the console's decides when a renewal is due, tower-sessions keeps
+    // the session's expiry on the wall clock.
+    let wait = |seconds: f64| {
+        app.clock
+            .advance(chrono::Duration::milliseconds((seconds * 1000.0) as i64));
+        tokio::time::sleep(Duration::from_secs_f64(seconds))
+    };
+
+    // Not due yet: nothing is written, no new cookie.
+    let early = page("/").await.unwrap();
+    assert_eq!(early.status(), 200);
+    assert_eq!(cookie_of(&early), None);
+
+    wait(2.5).await;
+    let renewed = page("/").await.unwrap();
+    assert_eq!(renewed.status(), 200);
+    let again = cookie_of(&renewed).expect("a renewed cookie");
+    assert!(
+        again.starts_with(&format!("{cookie};")),
+        "same session: {again}"
+    );
+    assert!(again.contains(&format!("Max-Age={IDLE}")), "{again}");
+
+    // Past the login's idle lifetime, within the renewal's.
+    wait(2.5).await;
+    assert_eq!(
+        app.status_with_cookie(Method::GET, "/_ref/connectors", &cookie)
+            .await,
+        200
+    );
+
+    // Unused for longer than the lifetime: the session is over.
+    wait(2.5).await;
+    assert_eq!(
+        app.status_with_cookie(Method::GET, "/_ref/connectors", &cookie)
+            .await,
+        401
+    );
+    app.finish().await;
+}
+
 on_both_backends!(
     responses_carry_security_headers,
     openapi_documents_every_route_with_its_errors,
@@ -253,4 +311,5 @@ on_both_backends!(
     login_sets_a_hardened_session_and_logout_ends_it,
     return_to_only_accepts_local_paths,
     cookie_writes_must_be_same_origin,
+    using_the_console_keeps_the_session_alive,
 );
