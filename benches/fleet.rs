@@ -172,11 +172,24 @@ impl Results {
 // ---------------------------------------------------------------------------------------
 // The fleet under test: a database, the application serving it, and an HTTP client.
 
+/// How a timed request is made.
+#[derive(Clone, Copy)]
+enum Caller {
+    /// Bearer token, on the client's kept-alive connection.
+    Token,
+    /// Bearer token, on a new connection (a script that opens one per call).
+    TokenNewConnection,
+    /// The owner's session cookie (console pages).
+    Cookie,
+}
+
 struct Bench {
     backend: &'static str,
     n: usize,
     base: String,
     client: reqwest::Client,
+    /// Keeps no idle connection: every request opens a new one.
+    one_shot: reqwest::Client,
     cookie: String,
     console: console_service::Console,
     clock: ManualClock,
@@ -199,14 +212,14 @@ impl Bench {
         format!("{}{path}", self.base)
     }
 
-    /// One GET with the bearer token (or the session cookie for pages); the body is read
+    /// One GET as `caller`; the body is read
     /// chunk by chunk and only counted, so the client holds no copy of a large list.
-    async fn get(&self, path: &str, page: bool) -> (u16, usize) {
-        let request = self.client.get(self.url(path));
-        let request = if page {
-            request.header("cookie", &self.cookie)
-        } else {
-            request.bearer_auth(TOKEN)
+    async fn get(&self, path: &str, caller: Caller) -> (u16, usize) {
+        let url = self.url(path);
+        let request = match caller {
+            Caller::Token => self.client.get(url).bearer_auth(TOKEN),
+            Caller::TokenNewConnection => self.one_shot.get(url).bearer_auth(TOKEN),
+            Caller::Cookie => self.client.get(url).header("cookie", &self.cookie),
         };
         let mut response = request.send().await.expect("request");
         let status = response.status().as_u16();
@@ -234,7 +247,7 @@ impl Bench {
     async fn time_get<P, B, Fut>(
         &self,
         reps: usize,
-        page: bool,
+        caller: Caller,
         mut path: P,
         mut before: B,
     ) -> (Vec<Duration>, u64)
@@ -244,21 +257,21 @@ impl Bench {
         Fut: std::future::Future<Output = ()>,
     {
         before(usize::MAX).await;
-        let (status, _) = self.get(&path(usize::MAX), page).await;
+        let (status, _) = self.get(&path(usize::MAX), caller).await;
         assert_eq!(status, 200, "{}", path(usize::MAX));
         let mut samples = Vec::with_capacity(reps);
         for rep in 0..reps {
             before(rep).await;
             let p = path(rep);
             let started = Instant::now();
-            let (status, _) = self.get(&p, page).await;
+            let (status, _) = self.get(&p, caller).await;
             samples.push(started.elapsed());
             assert_eq!(status, 200, "{p}");
         }
         before(reps).await;
         STATEMENTS.store(0, Ordering::SeqCst);
         COUNTING.store(true, Ordering::SeqCst);
-        let _ = self.get(&path(reps), page).await;
+        let _ = self.get(&path(reps), caller).await;
         COUNTING.store(false, Ordering::SeqCst);
         (samples, STATEMENTS.load(Ordering::SeqCst))
     }
@@ -432,12 +445,17 @@ async fn run_one(
         .build()
         .expect("client");
     let cookie = login(&client, &base).await;
+    let one_shot = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .expect("client");
 
     let mut bench = Bench {
         backend: name,
         n,
         base,
         client,
+        one_shot,
         cookie,
         console,
         clock,
@@ -503,7 +521,7 @@ async fn reads(b: &Bench, results: &mut Results) {
     let noop = |_: usize| async {};
     let reps = reps_for(n, 200_000, 3, 20);
     let (s, st) = b
-        .time_get(reps, false, |_| "/_ref/connectors".into(), noop)
+        .time_get(reps, Caller::Token, |_| "/_ref/connectors".into(), noop)
         .await;
     let median = {
         let mut v = s.clone();
@@ -602,13 +620,18 @@ async fn reads(b: &Bench, results: &mut Results) {
     }
 
     let (s, st) = b
-        .time_get(50, false, |_| "/_ref/connectors?limit=100".into(), noop)
+        .time_get(
+            50,
+            Caller::Token,
+            |_| "/_ref/connectors?limit=100".into(),
+            noop,
+        )
         .await;
     results.latency(name, n, "GET /_ref/connectors?limit=100", s, Some(st));
     let (s, st) = b
         .time_get(
             50,
-            false,
+            Caller::Token,
             |_| "/_ref/connectors?limit=100&order=needs_you_first".into(),
             noop,
         )
@@ -619,7 +642,7 @@ async fn reads(b: &Bench, results: &mut Results) {
     let (s, st) = b
         .time_get(
             targets.len(),
-            false,
+            Caller::Token,
             |i| format!("/_ref/connectors?connection={}", targets[i % targets.len()]),
             noop,
         )
@@ -628,7 +651,22 @@ async fn reads(b: &Bench, results: &mut Results) {
     let (s, st) = b
         .time_get(
             targets.len(),
-            false,
+            Caller::TokenNewConnection,
+            |i| format!("/_ref/connectors?connection={}", targets[i % targets.len()]),
+            noop,
+        )
+        .await;
+    results.latency(
+        name,
+        n,
+        "GET ?connection= (scoped), new connection",
+        s,
+        Some(st),
+    );
+    let (s, st) = b
+        .time_get(
+            targets.len(),
+            Caller::Token,
             |i| format!("/_ref/connections/{}", targets[i % targets.len()]),
             noop,
         )
@@ -637,7 +675,9 @@ async fn reads(b: &Bench, results: &mut Results) {
 
     let reps = reps_for(n, 20_000, 1, 20);
     // A page of 100 rows, as issue 6 and 5 ask (the console's default page is 50).
-    let (s, st) = b.time_get(reps, true, |_| "/?limit=100".into(), noop).await;
+    let (s, st) = b
+        .time_get(reps, Caller::Cookie, |_| "/?limit=100".into(), noop)
+        .await;
     results.latency(
         name,
         n,
@@ -648,7 +688,7 @@ async fn reads(b: &Bench, results: &mut Results) {
     let (s, st) = b
         .time_get(
             50,
-            true,
+            Caller::Cookie,
             |i| format!("/connections/{}", targets[i % targets.len()]),
             noop,
         )
@@ -665,7 +705,7 @@ async fn dirty_reads(b: &Bench, results: &mut Results) {
     let (s, st) = b
         .time_get(
             reps,
-            false,
+            Caller::Token,
             |_| "/_ref/connectors".into(),
             |_| b.dirty(&one_percent),
         )
@@ -684,7 +724,7 @@ async fn dirty_reads(b: &Bench, results: &mut Results) {
     let (s, st) = b
         .time_get(
             50,
-            false,
+            Caller::Token,
             |_| "/_ref/connectors?limit=100".into(),
             |_| b.dirty(&first),
         )
@@ -697,7 +737,7 @@ async fn dirty_reads(b: &Bench, results: &mut Results) {
     let (s, st) = b
         .time_get(
             targets.len(),
-            false,
+            Caller::Token,
             |i| format!("/_ref/connectors?connection={}", t[i % t.len()]),
             |i| async move { b.dirty(&[t[i % t.len()].clone()]).await },
         )
@@ -706,7 +746,7 @@ async fn dirty_reads(b: &Bench, results: &mut Results) {
     let (s, st) = b
         .time_get(
             targets.len(),
-            false,
+            Caller::Token,
             |i| format!("/_ref/connections/{}", t[i % t.len()]),
             |i| async move { b.dirty(&[t[i % t.len()].clone()]).await },
         )
@@ -970,6 +1010,7 @@ async fn memory(b: &Bench, url: &str, results: &mut Results) {
         backend: b.backend,
         n: b.n,
         client: b.client.clone(),
+        one_shot: b.one_shot.clone(),
         cookie: String::new(),
         console: b.console.clone(),
         clock: b.clock.clone(),
@@ -993,11 +1034,11 @@ async fn memory(b: &Bench, url: &str, results: &mut Results) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     // Warm the pools and lazy statics with a page read first.
-    let _ = probe.get("/_ref/connectors?limit=100", false).await;
+    let _ = probe.get("/_ref/connectors?limit=100", Caller::Token).await;
     let rss_before = proc_status_kb(pid, "VmRSS:").unwrap_or(0);
     let _ = std::fs::write(format!("/proc/{pid}/clear_refs"), "5");
     let started = Instant::now();
-    let (status, bytes) = probe.get("/_ref/connectors", false).await;
+    let (status, bytes) = probe.get("/_ref/connectors", Caller::Token).await;
     let elapsed = started.elapsed();
     assert_eq!(status, 200);
     let hwm = proc_status_kb(pid, "VmHWM:").unwrap_or(0);

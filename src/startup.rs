@@ -156,15 +156,28 @@ impl Application {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let result = axum::serve(without_nagle(self.listener), self.router)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let result = serve_until(self.listener, self.router, shutdown).await;
         for task in self.background {
             task.abort();
         }
         self.database.close().await;
         result
     }
+}
+
+/// Serves `router` until `shutdown` completes, every connection sharing the one router.
+/// Given the `Router` itself, axum's `serve` applies its state again for each accepted
+/// connection, which clones every route's service (and what each holds: the OpenAPI route
+/// held the whole document), so a client that opens a connection per request paid for a
+/// copy of the route table each time (docs/performance.md, twenty-second round).
+async fn serve_until(
+    listener: TcpListener,
+    router: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(without_nagle(listener), router.into_make_service())
+        .with_graceful_shutdown(shutdown)
+        .await
 }
 
 /// Accepted connections send every write at once (`TCP_NODELAY`; axum leaves Nagle's
@@ -282,6 +295,7 @@ fn with_security_headers(router: Router) -> Router {
 mod tests {
     use super::*;
     use axum::serve::Listener as _;
+    use std::sync::atomic::{AtomicUsize, Ordering};
 
     #[tokio::test]
     async fn accepted_connections_write_without_nagle_delays() {
@@ -292,5 +306,55 @@ mod tests {
         let ((accepted, _), client) = tokio::join!(listener.accept(), client);
         client.unwrap();
         assert!(accepted.nodelay().unwrap());
+    }
+
+    /// Counts how often it is cloned.
+    struct CountsClones(Arc<AtomicUsize>);
+
+    impl CountsClones {
+        fn count(&self) -> usize {
+            self.0.load(Ordering::SeqCst)
+        }
+    }
+
+    impl Clone for CountsClones {
+        fn clone(&self) -> Self {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            CountsClones(self.0.clone())
+        }
+    }
+
+    #[tokio::test]
+    async fn new_connections_do_not_clone_the_routes_they_do_not_call() {
+        let clones = Arc::new(AtomicUsize::new(0));
+        let probe = CountsClones(clones.clone());
+        let router = Router::new()
+            .route("/", axum::routing::get(|| async { "called" }))
+            .route(
+                "/never-called",
+                axum::routing::get(move || {
+                    let seen = probe.count();
+                    async move { seen.to_string() }
+                }),
+            );
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/", listener.local_addr().unwrap());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(serve_until(listener, router, async {
+            let _ = stopped.await;
+        }));
+        // No connection pool: a new connection for every request.
+        let client = reqwest::Client::builder()
+            .pool_max_idle_per_host(0)
+            .build()
+            .unwrap();
+        let before = clones.load(Ordering::SeqCst);
+        for _ in 0..5 {
+            let response = client.get(&url).send().await.unwrap();
+            assert_eq!(response.text().await.unwrap(), "called");
+        }
+        assert_eq!(clones.load(Ordering::SeqCst), before);
+        let _ = stop.send(());
+        server.await.unwrap().unwrap();
     }
 }

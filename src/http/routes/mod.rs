@@ -10,9 +10,10 @@ mod runs;
 
 use crate::http::error::{ApiError, ErrorEnvelope};
 use crate::http::state::AppState;
-use axum::http::StatusCode;
+use axum::body::Bytes;
+use axum::http::{header, StatusCode};
 use axum::routing::{any, get};
-use axum::{Json, Router};
+use axum::Router;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
@@ -89,13 +90,15 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .split_for_parts();
     add_openapi_route(&mut doc);
     add_edge_responses(&mut doc);
-    let served = doc.clone();
+    // Serialized once; the handler holds the bytes behind a reference count, so a request
+    // neither clones nor serializes the document.
+    let served = Bytes::from(serde_json::to_vec(&doc).expect("an OpenAPI document serializes"));
     let router = router
         .route(
             "/_ref/openapi.json",
             get(move || {
-                let doc = served.clone();
-                async move { Json(doc) }
+                let body = served.clone();
+                async move { ([(header::CONTENT_TYPE, "application/json")], body) }
             }),
         )
         // Unknown `/_ref` paths and methods answer in the envelope too, not with the
