@@ -9,7 +9,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::ConnectOptions;
+use sqlx::{ConnectOptions, Connection as _};
 use std::path::Path;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -182,8 +182,29 @@ async fn connect_postgres(url: &str) -> StoreResult<PgPool> {
         .max_connections(10)
         .min_connections(PG_SWEEPER_CONNECTIONS)
         .acquire_timeout(Duration::from_secs(10))
+        .test_before_acquire(false)
+        .before_acquire(|connection, meta| {
+            Box::pin(async move {
+                if needs_ping(meta.idle_for) {
+                    connection.ping().await?;
+                }
+                Ok(true)
+            })
+        })
         .connect_with(options)
         .await?)
+}
+
+/// A Postgres connection idle for longer than this is pinged before it is handed out.
+/// sqlx's default pings before every acquire, a round trip to the server before each
+/// statement a request issues. sqlx also pings a connection when it is released, so one
+/// handed out again within this window answered the server moments ago; one idle for
+/// longer may have been cut by a server restart or a network drop, and a failed ping
+/// replaces it instead of failing the request (reads are not retried).
+const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
+
+fn needs_ping(idle_for: Duration) -> bool {
+    idle_for > PING_AFTER_IDLE
 }
 
 /// Connects without migrating.

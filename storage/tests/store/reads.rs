@@ -420,6 +420,45 @@ async fn sqlite_pools_do_not_ping_before_every_acquire() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+/// A Postgres connection cut while it sat idle (a server restart, a dropped network) is
+/// replaced before a read uses it: the pool pings connections idle for more than a second
+/// instead of before every acquire, and replaces those that fail.
+#[tokio::test]
+async fn postgres_reads_survive_connections_cut_while_idle() {
+    use console_storage::testing::{TestBackend, TestDatabase};
+    use sqlx::Connection as _;
+    let test_db = TestDatabase::create(TestBackend::Postgres).await;
+    let (store, db) = console_storage::open(test_db.url()).await.unwrap();
+    store.count_connections().await.unwrap();
+    let console_storage::Database::Postgres(pool) = &db else {
+        panic!("{} opened SQLite", test_db.url());
+    };
+    let idle = pool.num_idle();
+    assert!(idle > 0, "the pool keeps idle connections");
+    let mut admin = sqlx::PgConnection::connect(test_db.url()).await.unwrap();
+    let cut: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .fetch_all(&mut admin)
+    .await
+    .unwrap();
+    assert!(
+        cut.len() >= idle,
+        "every pooled connection was cut: {cut:?}"
+    );
+    admin.close().await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+    for attempt in 0..=idle {
+        store
+            .count_connections()
+            .await
+            .unwrap_or_else(|e| panic!("read {attempt} after the cut: {e}"));
+    }
+    db.close().await;
+    test_db.remove().await;
+}
+
 /// The streamed full list (`stream_evidence`) returns what the unpaged page read returns, in
 /// the same order, in both orders and with a status filter; it folds the dirty rows first
 /// (they come back current, with the write applied) and reports every open run.
