@@ -639,30 +639,24 @@ async fn reads(b: &Bench, results: &mut Results) {
     results.latency(name, n, "GET ?limit=100&order=needs_you_first", s, Some(st));
 
     let targets = spread(&b.ids, 100);
-    let (s, st) = b
-        .time_get(
-            targets.len(),
-            Caller::Token,
-            |i| format!("/_ref/connectors?connection={}", targets[i % targets.len()]),
-            noop,
-        )
-        .await;
-    results.latency(name, n, "GET ?connection= (scoped)", s, Some(st));
-    let (s, st) = b
-        .time_get(
-            targets.len(),
+    // Also on a new connection per request, as a script calling `curl` makes them.
+    for (caller, figure) in [
+        (Caller::Token, "GET ?connection= (scoped)"),
+        (
             Caller::TokenNewConnection,
-            |i| format!("/_ref/connectors?connection={}", targets[i % targets.len()]),
-            noop,
-        )
-        .await;
-    results.latency(
-        name,
-        n,
-        "GET ?connection= (scoped), new connection",
-        s,
-        Some(st),
-    );
+            "GET ?connection= (scoped), new connection",
+        ),
+    ] {
+        let (s, st) = b
+            .time_get(
+                targets.len(),
+                caller,
+                |i| format!("/_ref/connectors?connection={}", targets[i % targets.len()]),
+                noop,
+            )
+            .await;
+        results.latency(name, n, figure, s, Some(st));
+    }
     let (s, st) = b
         .time_get(
             targets.len(),
