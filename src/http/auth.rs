@@ -6,7 +6,7 @@ use crate::http::error::ApiError;
 use crate::http::server_fns;
 use crate::http::state::AppState;
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderMap, Method};
+use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use tower_sessions::Session;
@@ -92,8 +92,13 @@ pub async fn require_owner_page(
             Ok(request) => request,
             Err(too_large) => return too_large.into_response(),
         };
-        renew_session(&state, &session).await;
-        let response = require_owner(state, session, request, next).await;
+        let response = require_owner(state.clone(), session.clone(), request, next).await;
+        if !matches!(
+            response.status(),
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN
+        ) {
+            renew_session(&state, &session).await;
+        }
         return server_fns::with_error_status(response).await;
     }
     if owner_credential(&state, request.headers(), &session)
@@ -113,8 +118,8 @@ pub async fn require_owner_page(
     Redirect::to(&login).into_response()
 }
 
-/// Renews the owner's session on the console's own traffic, pages and server functions.
-/// Not on `/_ref`: tower-sessions saves after the handler, and the unpaged list's handler
+/// Renews the owner's session on the console's own traffic, pages and server functions the
+/// gate let through (a refused cross-site call must not extend it). Not on `/_ref`: tower-sessions saves after the handler, and the unpaged list's handler
 /// returns while its stream still holds a pool connection, which the save would wait for on
 /// a pool of one (`sqlite::memory:`). A failed renewal is logged: the session still holds.
 async fn renew_session(state: &AppState, session: &Session) {

@@ -248,8 +248,9 @@ async fn responses_carry_security_headers(backend: Backend) {
 }
 
 /// The idle lifetime runs from the owner's last use of the console, not from the login:
-/// pages renew the session (a new stored expiry and cookie `Max-Age`) once half the
-/// lifetime has passed since the last renewal, and an unused session still ends.
+/// pages and server functions renew the session (a new stored expiry and cookie `Max-Age`)
+/// once half the lifetime has passed since the last renewal, and an unused session still
+/// ends.
 async fn using_the_console_keeps_the_session_alive(backend: Backend) {
     const IDLE: u64 = 4;
     let app = spawn_app_with(backend, |config| {
@@ -277,7 +278,20 @@ async fn using_the_console_keeps_the_session_alive(backend: Backend) {
     assert_eq!(cookie_of(&early), None);
 
     wait(2.5).await;
-    let renewed = page("/").await.unwrap();
+    // Due now, but a call the gate refuses (a cross-site server function call) renews nothing.
+    let server_fn = |site: &'static str| {
+        app.anon
+            .post(app.url("/api/list_connections"))
+            .header("cookie", &cookie)
+            .header("sec-fetch-site", site)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("query[needs_you_first]=false")
+            .send()
+    };
+    let refused = server_fn("cross-site").await.unwrap();
+    assert_eq!(refused.status(), 403);
+    assert_eq!(cookie_of(&refused), None);
+    let renewed = server_fn("same-origin").await.unwrap();
     assert_eq!(renewed.status(), 200);
     let again = cookie_of(&renewed).expect("a renewed cookie");
     assert!(
