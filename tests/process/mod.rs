@@ -104,6 +104,11 @@ impl Server {
         }
     }
 
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id().expect("the server is running")
+    }
+
     /// A request with the owner's bearer token.
     pub fn owner(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
         self.client
