@@ -144,11 +144,13 @@ impl Console {
                 ListOrder::Stable
             },
         };
-        // The runtime is read before the stream starts: the stream's task holds a connection
-        // until its last row is taken, so on a one-connection pool (`sqlite::memory:`) a read
-        // after it waited for that connection until the pool timed out.
-        let runtime = self.runtime_liveness(now).await?;
-        let stream = self.store.stream_evidence(&query, now).await?;
+        // The runtime is read while storage folds and reads the open runs (a round trip
+        // less before the first byte), and before the stream is first polled: its statement
+        // then holds a connection until its last row is taken, so on a one-connection pool
+        // (`sqlite::memory:`) a read after that waited until the pool timed out.
+        let (runtime, stream) = futures::try_join!(self.runtime_liveness(now), async {
+            Ok(self.store.stream_evidence(&query, now).await?)
+        })?;
         let observation = self.observation(runtime, &stream.open_runs, now);
         let runtime = runtime_status(&observation.runtime);
         let health = request.health;

@@ -134,9 +134,10 @@ pub trait Store: Send + Sync + 'static {
     /// the unpaged full list. The dirty rows among them are first folded with the page fold's
     /// set-based statements (one more statement finds them), then one statement streams the
     /// rows, so the stream reflects every write committed before the call while memory stays
-    /// flat however large the fleet. Also reads every open run (one statement). The stream
-    /// holds a pool connection until it ends or is dropped: read anything else first (a pool
-    /// of one connection, `sqlite::memory:`, would wait for it).
+    /// flat however large the fleet. Also reads every open run (one statement). The rows'
+    /// statement starts when the stream is first polled and then holds a pool connection
+    /// until the stream ends or is dropped: read anything else before that (a pool of one
+    /// connection, `sqlite::memory:`, would wait for it).
     async fn stream_evidence(&self, query: &ListQuery, now: Instant)
         -> StoreResult<EvidenceStream>;
     /// Candidates for a `?connection=` selector. Never writes.

@@ -400,6 +400,42 @@ async fn open_accepts_memory_and_plain_paths() {
     assert!(console_storage::open("mysql://x").await.is_err());
 }
 
+/// The unpaged stream's statement starts when the stream is first polled, not when
+/// `stream_evidence` returns, so a caller can still read on a one-connection database
+/// (`sqlite::memory:`) before it takes the rows. When the statement started at once, it took
+/// the only connection and filled its buffer (the fleet is larger than the rows in flight),
+/// and the read after it waited for the pool's timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_takes_no_connection_before_it_is_polled() {
+    use futures::StreamExt as _;
+    let (store, db) = console_storage::open("sqlite::memory:").await.unwrap();
+    let spec = console_storage::testing::FleetSpec {
+        connections: 600,
+        records_per_connection: 1,
+        ..Default::default()
+    };
+    console_storage::testing::load_fleet(&db, &spec, t(1))
+        .await
+        .unwrap();
+    store.rebuild_evidence(500, t(2), &|_, _| {}).await.unwrap();
+    let query = ListQuery {
+        limit: None,
+        after: None,
+        status: None,
+        order: ListOrder::Stable,
+    };
+    let stream = store.stream_evidence(&query, t(3)).await.unwrap();
+    // Time for a statement started in the background to take the connection.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let count = tokio::time::timeout(std::time::Duration::from_secs(5), store.count_connections())
+        .await
+        .expect("a read between the call and the first poll waited for the stream's connection")
+        .unwrap();
+    assert_eq!(count, 600);
+    assert_eq!(stream.rows.count().await, 600);
+    db.close().await;
+}
+
 /// An embedded SQLite connection cannot be broken by a network or a server restart, so its
 /// pool skips sqlx's ping before every acquire (a round trip to the connection's worker
 /// thread per statement a request issues).
@@ -568,13 +604,13 @@ async fn streamed_list_equals_the_full_page_and_folds_first(h: Harness) {
     }
 }
 
-/// On SQLite the stream reads the list in chunks of 250 rows (one statement walking the
-/// order's index; Postgres streams rows): across chunk boundaries it still returns every
-/// row once, in order, for a fleet that is an exact multiple of the chunk (its last chunk
-/// is empty) and for filtered subsets that are not.
+/// On SQLite the stream reads the list in a first chunk of 64 rows, then chunks of 250 (one
+/// statement walking the order's index; Postgres streams rows): across chunk boundaries it
+/// still returns every row once, in order, for a fleet that fills its chunks exactly (its
+/// last chunk is empty: 64 + 8 x 250) and for filtered subsets that do not.
 async fn streamed_list_crosses_chunk_boundaries(h: Harness) {
     use futures::StreamExt as _;
-    h.small_fleet(2_000, 500).await;
+    h.small_fleet(2_064, 500).await;
     for (status, order) in [
         (None, ListOrder::Stable),
         (None, ListOrder::NeedsYouFirst),
@@ -591,9 +627,9 @@ async fn streamed_list_crosses_chunk_boundaries(h: Harness) {
         let streamed: Vec<_> = stream.rows.map(|r| r.unwrap()).collect::<Vec<_>>().await;
         let page = h.store.read_evidence_page(&q, t(3)).await.unwrap();
         if status.is_none() {
-            assert_eq!(streamed.len(), 2_000);
+            assert_eq!(streamed.len(), 2_064);
         } else {
-            assert!(streamed.len() > 1_000 && streamed.len() < 2_000);
+            assert!(streamed.len() > 1_000 && streamed.len() < 2_064);
         }
         let ids: std::collections::HashSet<_> =
             streamed.iter().map(|e| e.connection_id.clone()).collect();

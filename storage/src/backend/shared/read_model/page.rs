@@ -162,8 +162,10 @@ pub(crate) async fn read_page(
     finish_page(pool, rows, next, now).await
 }
 
-/// Rows per message from the statement's task to the reader: enough to amortize the
-/// hand-over, small enough that memory stays a few hundred KB.
+/// Most rows per message from the statement's task to the reader: enough to amortize the
+/// hand-over, small enough that memory stays a few hundred KB. A message carries the rows
+/// at hand and does not wait to fill up, so projection starts on the first rows while the
+/// database is still producing the rest.
 const STREAM_BATCH: usize = 64;
 /// Rows per result row of the streamed list statement: each chunk is one text value, built
 /// by the database, so the driver moves one value per chunk instead of 32 per row (on
@@ -173,6 +175,10 @@ const STREAM_BATCH: usize = 64;
 /// summaries/s with 42 MiB peak server memory growth, 250 rows 103,000-108,000/s with
 /// 25 MiB, 100 rows 97,000-101,000/s with 20 MiB.
 const CHUNK_ROWS: usize = 250;
+/// Rows of the first chunk: one message's worth, so the reader starts on them while the
+/// database builds the next chunk instead of waiting for a whole one. A small fleet's list
+/// otherwise ran one step after another (see docs/performance.md, twenty-third round).
+const FIRST_CHUNK_ROWS: usize = STREAM_BATCH;
 /// Batches in flight between the statement and the reader (backpressure beyond that).
 const STREAM_DEPTH: usize = 4;
 
@@ -213,7 +219,8 @@ impl StreamFold {
     }
 }
 
-/// One statement that returns the list `CHUNK_ROWS` rows at a time, each chunk one value
+/// One statement that returns the list `FIRST_CHUNK_ROWS` rows, then `CHUNK_ROWS` rows at a
+/// time, each chunk one value
 /// holding its rows' evidence and maintenance columns in list order (`list_chunk_agg`). A
 /// recursive query walks the order's index: each step aggregates the next chunk after the
 /// previous step's last key and finds its own last key (the chunk's final row, by offset
@@ -229,7 +236,7 @@ fn chunked_list_sql(filters: &[String], key_cols: &str) -> Option<String> {
         .copied()
         .collect();
     let aggregate = D::list_chunk_agg(&columns)?;
-    let step = |after_previous: bool| {
+    let step = |after_previous: bool, chunk_rows: usize| {
         let mut conditions = filters.to_vec();
         if after_previous {
             // `+c.k`, not `c.k`: SQLite seeks an index by the whole key of a row-value
@@ -247,12 +254,12 @@ fn chunked_list_sql(filters: &[String], key_cols: &str) -> Option<String> {
             format!(
                 "(SELECT {k} FROM connector_summary_evidence e{filter}
                   ORDER BY {key_cols} LIMIT 1 OFFSET {})",
-                CHUNK_ROWS - 1
+                chunk_rows - 1
             )
         });
         let body = format!(
             "(SELECT {} FROM (SELECT {} FROM connector_summary_evidence e{filter}
-                              ORDER BY {key_cols} LIMIT {CHUNK_ROWS}) r)",
+                              ORDER BY {key_cols} LIMIT {chunk_rows}) r)",
             aggregate,
             super::super::common::evidence_select_list("e"),
         );
@@ -269,8 +276,8 @@ fn chunked_list_sql(filters: &[String], key_cols: &str) -> Option<String> {
          )
          SELECT body FROM chunk",
         names.join(", "),
-        step(false),
-        step(true),
+        step(false, FIRST_CHUNK_ROWS),
+        step(true, CHUNK_ROWS),
     ))
 }
 
@@ -301,10 +308,12 @@ fn decode_chunk(chunk: Result<DbRow, sqlx::Error>) -> StoreResult<Vec<StoredRow>
     }
 }
 
-/// The unpaged list as a stream: one statement finds the dirty rows the query selects, the
-/// page fold folds them (its set of statements; on SQLite each publish takes one more per
-/// 500 rows beyond the first 500), one statement reads every open run, and one statement
-/// streams the rows from a task that hands them over in small batches.
+/// The unpaged list as a stream: one statement finds the dirty rows the query selects while
+/// another reads every open run, the page fold folds the dirty rows (its set of statements;
+/// on SQLite each publish takes one more per 500 rows beyond the first 500), and one
+/// statement streams the rows from a task that hands them over in small batches. That
+/// statement starts when the stream is first polled: until then the call holds no
+/// connection, so the caller may read anything else first, even on a one-connection pool.
 pub(crate) async fn stream_all(
     pool: &Pool,
     query: &ListQuery,
@@ -315,20 +324,25 @@ pub(crate) async fn stream_all(
     // Every dirty row through the partial index `cse_dirty` (its predicate repeated
     // literally, so SQLite uses it), filtered by status here rather than in SQL: a status
     // condition would make SQLite walk that status's whole index instead.
-    let dirty: Vec<String> = {
+    let dirty_rows = async {
         let rows =
             sqlx::query("SELECT connection_id, status FROM connector_summary_evidence WHERE dirty")
                 .fetch_all(pool)
                 .await?;
-        let mut ids = Vec::with_capacity(rows.len());
-        for row in rows {
-            let status: String = row.try_get("status")?;
-            if query.status.is_none_or(|s| s.as_str() == status) {
-                ids.push(row.try_get("connection_id")?);
-            }
-        }
-        ids
+        StoreResult::Ok(rows)
     };
+    let open_runs = async {
+        let mut c = pool.acquire().await?;
+        super::super::runs::every_open_run(&mut c).await
+    };
+    let (dirty_rows, open_runs) = futures::try_join!(dirty_rows, open_runs)?;
+    let mut dirty = Vec::with_capacity(dirty_rows.len());
+    for row in dirty_rows {
+        let status: String = row.try_get("status")?;
+        if query.status.is_none_or(|s| s.as_str() == status) {
+            dirty.push(row.try_get("connection_id")?);
+        }
+    }
     let mut fold_state = StreamFold {
         attempted: HashSet::new(),
         fresh: HashMap::new(),
@@ -345,10 +359,6 @@ pub(crate) async fn stream_all(
         }
         fold_state.attempted = dirty.into_iter().collect();
     }
-    let open_runs = {
-        let mut c = pool.acquire().await?;
-        super::super::runs::every_open_run(&mut c).await?
-    };
 
     // Chunks where the dialect has a chunk aggregate, else rows (see `list_chunk_agg`).
     let chunked = chunked_list_sql(&filters, key_cols);
@@ -361,59 +371,64 @@ pub(crate) async fn stream_all(
         )
     });
     let order = query.order;
-    let (sender, receiver) = tokio::sync::mpsc::channel::<Vec<StoreResult<Evidence>>>(STREAM_DEPTH);
     let pool = pool.clone();
-    tokio::spawn(async move {
-        let fetched = bind_all(sqlx::query(&sql), binds).fetch(&pool);
-        let mut rows = if in_chunks {
-            fetched
-                .flat_map(move |chunk| {
-                    let rows = decode_chunk(chunk).map(|mut rows| {
-                        in_list_order(&mut rows, order);
-                        rows
-                    });
-                    futures::stream::iter(match rows {
-                        Ok(rows) => rows.into_iter().map(Ok).collect::<Vec<_>>(),
-                        Err(e) => vec![Err(e)],
+    let start = move || {
+        let (sender, receiver) = tokio::sync::mpsc::channel(STREAM_DEPTH);
+        tokio::spawn(async move {
+            let fetched = bind_all(sqlx::query(&sql), binds).fetch(&pool);
+            let rows = if in_chunks {
+                fetched
+                    .flat_map(move |chunk| {
+                        let rows = decode_chunk(chunk).map(|mut rows| {
+                            in_list_order(&mut rows, order);
+                            rows
+                        });
+                        futures::stream::iter(match rows {
+                            Ok(rows) => rows.into_iter().map(Ok).collect::<Vec<_>>(),
+                            Err(e) => vec![Err(e)],
+                        })
                     })
-                })
-                .boxed()
-        } else {
-            fetched
-                .map(|row| {
-                    let row = row?;
-                    Ok((
-                        super::super::common::decode_columns(&row)?,
-                        super::super::common::decode_maintenance(&row)?,
-                    ))
-                })
-                .boxed()
-        };
-        let mut batch = Vec::with_capacity(STREAM_BATCH);
-        while let Some(row) = rows.next().await {
-            let item = row.and_then(|row| fold_state.evidence(row));
-            let failed = item.is_err();
-            batch.push(item);
-            if failed || batch.len() == STREAM_BATCH {
-                let full = std::mem::replace(&mut batch, Vec::with_capacity(STREAM_BATCH));
+                    .boxed()
+            } else {
+                fetched
+                    .map(|row| {
+                        let row = row?;
+                        Ok((
+                            super::super::common::decode_columns(&row)?,
+                            super::super::common::decode_maintenance(&row)?,
+                        ))
+                    })
+                    .boxed()
+            };
+            let mut at_hand = rows.ready_chunks(STREAM_BATCH);
+            while let Some(rows) = at_hand.next().await {
+                let mut batch: Vec<StoreResult<Evidence>> = Vec::with_capacity(rows.len());
+                let mut failed = false;
+                for row in rows {
+                    let item = row.and_then(|row| fold_state.evidence(row));
+                    failed = item.is_err();
+                    batch.push(item);
+                    if failed {
+                        break;
+                    }
+                }
                 // Stop at an error, or when the reader went away (client disconnected).
-                if sender.send(full).await.is_err() || failed {
+                if sender.send(batch).await.is_err() || failed {
                     return;
                 }
             }
-        }
-        if !batch.is_empty() {
-            let _ = sender.send(batch).await;
-        }
-    });
-    let rows = futures::stream::unfold(receiver, |mut receiver| async move {
-        receiver
-            .recv()
-            .await
-            .map(|batch| (futures::stream::iter(batch), receiver))
-    })
-    .flatten()
-    .boxed();
+        });
+        futures::stream::unfold(receiver, |mut receiver| async move {
+            receiver
+                .recv()
+                .await
+                .map(|batch| (futures::stream::iter(batch), receiver))
+        })
+        .flatten()
+    };
+    let rows = futures::stream::once(async move { start() })
+        .flatten()
+        .boxed();
     Ok(EvidenceStream { open_runs, rows })
 }
 
