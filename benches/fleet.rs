@@ -11,7 +11,8 @@
 //! Per backend and N, in a fresh database (a temp SQLite file, or a new Postgres database
 //! dropped afterwards): a deterministic fleet is written into the source tables
 //! (`console_storage::testing::load_fleet`), the evidence is built by the production rebuild
-//! (timed), and then the reads, renders, folds and ingest are timed. A table is printed and
+//! (timed), and then the reads (also from the served binary as a child process), renders,
+//! folds and ingest are timed. A table is printed and
 //! the figures are written to `bench-results/fleet-<unix time>.json` (and `fleet-latest.json`).
 //!
 //! This is a benchmark, not a test: it asserts only what makes its figures meaningful (the
@@ -481,11 +482,15 @@ async fn run_one(
         .collect();
     drop(all);
 
-    // `BENCH_SKIP=reads,dirty,fold,memory,ingest` leaves phases out (profiling one phase).
+    // `BENCH_SKIP=reads,served,dirty,fold,memory,ingest,render` leaves phases out (profiling
+    // one phase).
     let skip = std::env::var("BENCH_SKIP").unwrap_or_default();
     let run = |phase: &str| !skip.split(',').any(|s| s.trim() == phase);
     if run("reads") {
         reads(&bench, results).await;
+    }
+    if run("served") {
+        served(&bench, db.url(), results).await;
     }
     if run("dirty") {
         dirty_reads(&bench, results).await;
@@ -976,17 +981,17 @@ fn proc_status_kb(pid: u32, field: &str) -> Option<u64> {
         .ok()
 }
 
-/// Peak memory growth of a separate server process (the real `owner-console serve` binary)
-/// while it answers one unscoped full list: RSS before, then the high-water mark reset
-/// (`/proc/PID/clear_refs` 5) and read after the response.
-async fn memory(b: &Bench, url: &str, results: &mut Results) {
-    let (name, n) = (b.backend, b.n);
+/// The real `owner-console serve` binary as a child process on the fleet's database, once
+/// it answers, with a `Bench` that talks to it. The served process is what owners run; the
+/// in-process server of the other figures shares this process's allocator state, which
+/// hid how the served binary's memory behaved (twenty-third round).
+async fn spawn_served(b: &Bench, url: &str) -> (std::process::Child, Bench) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("free port")
         .port();
     let addr = format!("127.0.0.1:{port}");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_owner-console"))
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_owner-console"))
         .args(["serve", "--database-url", url])
         .env("LEPTOS_SITE_ADDR", &addr)
         .env("OWNER_PASSWORD", PASSWORD)
@@ -997,10 +1002,8 @@ async fn memory(b: &Bench, url: &str, results: &mut Results) {
         .stderr(std::process::Stdio::null())
         .spawn()
         .expect("spawn the server binary");
-    let pid = child.id();
-    let base = format!("http://{addr}");
     let probe = Bench {
-        base,
+        base: format!("http://{addr}"),
         backend: b.backend,
         n: b.n,
         client: b.client.clone(),
@@ -1027,6 +1030,53 @@ async fn memory(b: &Bench, url: &str, results: &mut Results) {
         assert!(Instant::now() < deadline, "the server binary did not start");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    (child, probe)
+}
+
+/// The full list as the served binary answers it (same reps as the in-process figure).
+async fn served(b: &Bench, url: &str, results: &mut Results) {
+    let (name, n) = (b.backend, b.n);
+    let (mut child, probe) = spawn_served(b, url).await;
+    let reps = reps_for(n, 200_000, 3, 20);
+    let (samples, _) = probe
+        .time_get(
+            reps,
+            Caller::Token,
+            |_| "/_ref/connectors".into(),
+            |_| async {},
+        )
+        .await;
+    let _ = child.kill();
+    let _ = child.wait();
+    let median = {
+        let mut v = samples.clone();
+        v.sort();
+        percentile(&v, 0.5)
+    };
+    results.latency(
+        name,
+        n,
+        "GET /_ref/connectors (full list), served binary",
+        samples,
+        None,
+    );
+    results.value(
+        name,
+        n,
+        "full list throughput, served binary",
+        n as f64 / median.as_secs_f64(),
+        "items/s",
+        None,
+    );
+}
+
+/// Peak memory growth of a separate server process (the real `owner-console serve` binary)
+/// while it answers one unscoped full list: RSS before, then the high-water mark reset
+/// (`/proc/PID/clear_refs` 5) and read after the response.
+async fn memory(b: &Bench, url: &str, results: &mut Results) {
+    let (name, n) = (b.backend, b.n);
+    let (mut child, probe) = spawn_served(b, url).await;
+    let pid = child.id();
     // Warm the pools and lazy statics with a page read first.
     let _ = probe.get("/_ref/connectors?limit=100", Caller::Token).await;
     let rss_before = proc_status_kb(pid, "VmRSS:").unwrap_or(0);
