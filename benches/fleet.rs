@@ -521,27 +521,46 @@ fn spread(ids: &[String], k: usize) -> Vec<String> {
     ids.iter().step_by(step).take(k).cloned().collect()
 }
 
-async fn reads(b: &Bench, results: &mut Results) {
-    let (name, n) = (b.backend, b.n);
-    let noop = |_: usize| async {};
+/// Times the full list as `server` answers it: its latency and its throughput, with `suffix`
+/// after both figures' names. Statements are counted only in this process (`in_process`).
+async fn full_list(server: &Bench, results: &mut Results, suffix: &str, in_process: bool) {
+    let (name, n) = (server.backend, server.n);
     let reps = reps_for(n, 200_000, 3, 20);
-    let (s, st) = b
-        .time_get(reps, Caller::Token, |_| "/_ref/connectors".into(), noop)
+    let (s, st) = server
+        .time_get(
+            reps,
+            Caller::Token,
+            |_| "/_ref/connectors".into(),
+            |_| async {},
+        )
         .await;
     let median = {
         let mut v = s.clone();
         v.sort();
         percentile(&v, 0.5)
     };
-    results.latency(name, n, "GET /_ref/connectors (full list)", s, Some(st));
+    results.latency(
+        name,
+        n,
+        &format!("GET /_ref/connectors (full list){suffix}"),
+        s,
+        in_process.then_some(st),
+    );
     results.value(
         name,
         n,
-        "full list throughput",
+        &format!("full list throughput{suffix}"),
         n as f64 / median.as_secs_f64(),
         "items/s",
         None,
     );
+}
+
+async fn reads(b: &Bench, results: &mut Results) {
+    let (name, n) = (b.backend, b.n);
+    let noop = |_: usize| async {};
+    let reps = reps_for(n, 200_000, 3, 20);
+    full_list(b, results, "", true).await;
 
     // Where the full list's time goes, in process: storage alone (stream the rows), then
     // storage + projection + serialization (no HTTP).
@@ -1035,39 +1054,10 @@ async fn spawn_served(b: &Bench, url: &str) -> (std::process::Child, Bench) {
 
 /// The full list as the served binary answers it (same reps as the in-process figure).
 async fn served(b: &Bench, url: &str, results: &mut Results) {
-    let (name, n) = (b.backend, b.n);
     let (mut child, probe) = spawn_served(b, url).await;
-    let reps = reps_for(n, 200_000, 3, 20);
-    let (samples, _) = probe
-        .time_get(
-            reps,
-            Caller::Token,
-            |_| "/_ref/connectors".into(),
-            |_| async {},
-        )
-        .await;
+    full_list(&probe, results, ", served binary", false).await;
     let _ = child.kill();
     let _ = child.wait();
-    let median = {
-        let mut v = samples.clone();
-        v.sort();
-        percentile(&v, 0.5)
-    };
-    results.latency(
-        name,
-        n,
-        "GET /_ref/connectors (full list), served binary",
-        samples,
-        None,
-    );
-    results.value(
-        name,
-        n,
-        "full list throughput, served binary",
-        n as f64 / median.as_secs_f64(),
-        "items/s",
-        None,
-    );
 }
 
 /// Peak memory growth of a separate server process (the real `owner-console serve` binary)
