@@ -60,7 +60,11 @@ impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for CountStatements {
         metadata: &tracing::Metadata<'_>,
         _: tracing_subscriber::layer::Context<'_, S>,
     ) -> bool {
-        COUNTING.load(Ordering::Relaxed) && metadata.target() == "sqlx::query"
+        COUNTING.load(Ordering::Relaxed)
+            && matches!(
+                metadata.target(),
+                "sqlx::query" | console_storage::STATEMENT_LOG
+            )
     }
 
     fn on_event(&self, _: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {

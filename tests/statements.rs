@@ -34,8 +34,11 @@ fn install_counter() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         let subscriber = tracing_subscriber::registry().with(
-            CountStatements
-                .with_filter(Targets::new().with_target("sqlx::query", tracing::Level::TRACE)),
+            CountStatements.with_filter(
+                Targets::new()
+                    .with_target("sqlx::query", tracing::Level::TRACE)
+                    .with_target(console_storage::STATEMENT_LOG, tracing::Level::TRACE),
+            ),
         );
         tracing::subscriber::set_global_default(subscriber).expect("first subscriber");
     });

@@ -6,6 +6,12 @@ use console_domain::Instant;
 use sha2::{Digest, Sha256};
 use std::fmt::Write as _;
 
+/// A value bound to a statement built at run time.
+pub(crate) enum Bind {
+    Text(String),
+    Int(i64),
+}
+
 /// Epoch milliseconds, the storage form of every instant.
 pub(crate) fn ms(at: Instant) -> i64 {
     at.timestamp_millis()

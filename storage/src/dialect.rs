@@ -113,18 +113,6 @@ pub(crate) trait Dialect {
     /// `order` if given (else as the rows come). Over no rows it is `[]` on SQLite and NULL
     /// on Postgres.
     fn json_array_agg(value: &str, order: Option<&str>) -> String;
-    /// How the unpaged list moves its rows: `Some` aggregate of one chunk of rows (each
-    /// row the given columns, `r.{name}`) into one text value (the statement then returns a
-    /// few hundred rows per value), or `None` for row by row. SQLite chunks: its driver
-    /// copies every value of every row and hands each row to the reader across threads, so
-    /// one value per chunk cut the storage CPU per row by two thirds. It aggregates its
-    /// input in the order it arrives (the chunk's ordered sub-select; sorting ~2 MB of rows
-    /// again cost more than the rest of the statement), and the reader restores byte order,
-    /// SQLite's BINARY collation, should it ever need to. Postgres streams rows: its driver
-    /// decodes them from the socket cheaply, and a chunk there is built whole in the server
-    /// before any of it is sent (at 10,000 connections the chunked list ran at 53,700
-    /// summaries/s, row by row at 95,200).
-    fn list_chunk_agg(columns: &[(&str, ColType)]) -> Option<String>;
 }
 
 fn sql_type(ty: ColType) -> &'static str {
@@ -205,18 +193,6 @@ impl Dialect for Sqlite {
             None => format!("json_group_array({value})"),
         }
     }
-
-    /// The rows as framed text (see `framed`): concatenation only, no JSON escaping. One
-    /// `concat` per row, not `||` between its values: each `||` copies everything before it
-    /// into a new string, and a row of 32 values made that a quadratic copy (SQLite's
-    /// `sqlite3VdbeMemGrow` was 14% of the reads' instructions on the fleet bench).
-    fn list_chunk_agg(columns: &[(&str, ColType)]) -> Option<String> {
-        let row: Vec<String> = columns
-            .iter()
-            .map(|&(name, ty)| crate::framed::frame_sql(&format!("r.{name}"), ty))
-            .collect();
-        Some(format!("group_concat(concat({}), '')", row.join(", ")))
-    }
 }
 
 impl Dialect for Postgres {
@@ -287,9 +263,5 @@ impl Dialect for Postgres {
             Some(order) => format!("CAST(json_agg({value} ORDER BY {order}) AS TEXT)"),
             None => format!("CAST(json_agg({value}) AS TEXT)"),
         }
-    }
-
-    fn list_chunk_agg(_columns: &[(&str, ColType)]) -> Option<String> {
-        None
     }
 }

@@ -65,7 +65,7 @@ pub(crate) const MAINTENANCE_COLUMNS: &[(&str, ColType)] = &[
 ];
 
 /// A stored boolean as the database hands it over: `true`/`false` (Postgres's JSON) or the
-/// integer 0/1 SQLite stores (its JSON and its framed chunks).
+/// integer 0/1 SQLite stores (its JSON and its columns).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct StoredBool(pub bool);
 
@@ -201,8 +201,12 @@ impl EvidenceColumns {
     }
 }
 
+/// An evidence row as a read finds it: its evidence and its maintenance columns.
+pub(crate) type StoredRow = (EvidenceColumns, Maintenance);
+
 /// The maintenance columns of one row. Deserializes from its values in column order too
-/// (a streamed chunk's rows, see `framed`), `dirty` as a boolean or SQLite's 0/1.
+/// (the streamed list's rows on SQLite, see `list_reader::sqlite`), `dirty` as a boolean or
+/// SQLite's 0/1.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 pub(crate) struct Maintenance {
     #[serde(deserialize_with = "flag")]

@@ -15,7 +15,7 @@ mod dialect;
 mod dirty_parts;
 pub mod error;
 mod evidence_row;
-mod framed;
+mod list_reader;
 mod open;
 mod row_set;
 pub mod store;
@@ -28,4 +28,9 @@ pub use backend::sqlite::BackendStore as SqliteStore;
 pub use error::StoreError;
 pub use open::{admin_for, connect, migrate, open, run_migrations, store_for, Database};
 pub use store::{ReadModelAdmin, Store};
+
+/// The log target of the statements this crate runs itself rather than through sqlx (the
+/// streamed list on SQLite). Their events carry `db.statement` as sqlx's `sqlx::query`
+/// events do, so whoever counts or reads statements listens to both targets.
+pub const STATEMENT_LOG: &str = "console_storage::statement";
 pub use types::*;

@@ -29,7 +29,11 @@ fn install() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         let subscriber = tracing_subscriber::registry().with(
-            Count.with_filter(Targets::new().with_target("sqlx::query", tracing::Level::TRACE)),
+            Count.with_filter(
+                Targets::new()
+                    .with_target("sqlx::query", tracing::Level::TRACE)
+                    .with_target(console_storage::STATEMENT_LOG, tracing::Level::TRACE),
+            ),
         );
         tracing::subscriber::set_global_default(subscriber).expect("first subscriber");
     });

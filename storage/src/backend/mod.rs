@@ -1,9 +1,10 @@
 //! The two sqlx backends. The SQL is written once, in `shared/`, and compiled twice: once
 //! per concrete database type (`SqlitePool`, `PgPool`), with the few dialect differences
-//! behind [`crate::dialect::Dialect`]. No file exists per backend.
+//! behind [`crate::dialect::Dialect`]; the one part written per backend is how the streamed
+//! list reads its rows ([`crate::list_reader`]).
 
 macro_rules! backend {
-    ($db:ty, $dialect:ty) => {
+    ($db:ty, $dialect:ty, $list_reader:path) => {
         #[allow(unused_imports)]
         use crate::codec::*;
         #[allow(unused_imports)]
@@ -23,6 +24,8 @@ macro_rules! backend {
         pub(crate) type PoolConn = sqlx::pool::PoolConnection<$db>;
         /// How this backend's set-based statements receive evidence rows.
         pub(crate) type EvidenceRows = <$dialect as crate::dialect::Dialect>::EvidenceRows;
+        /// How this backend's streamed list reads its rows.
+        pub(crate) use $list_reader as list_reader;
 
         /// Shared helpers: write transactions, the global write sequence, dirty marking.
         pub(crate) mod common {
@@ -93,10 +96,18 @@ macro_rules! backend {
 
 /// SQLite (`SqlitePool`).
 pub mod sqlite {
-    backend!(sqlx::Sqlite, crate::dialect::Sqlite);
+    backend!(
+        sqlx::Sqlite,
+        crate::dialect::Sqlite,
+        crate::list_reader::sqlite
+    );
 }
 
 /// Postgres (`PgPool`).
 pub mod postgres {
-    backend!(sqlx::Postgres, crate::dialect::Postgres);
+    backend!(
+        sqlx::Postgres,
+        crate::dialect::Postgres,
+        crate::list_reader::postgres
+    );
 }

@@ -21,7 +21,7 @@ both_backends!(
     mismatched_page_position_is_refused,
     settings_and_runtime_heartbeats,
     streamed_list_equals_the_full_page_and_folds_first,
-    streamed_list_crosses_chunk_boundaries,
+    streamed_list_crosses_batch_boundaries,
     writes_of_more_rows_than_one_statement_takes_publish_every_row,
 );
 
@@ -436,6 +436,58 @@ async fn a_stream_takes_no_connection_before_it_is_polled() {
     db.close().await;
 }
 
+/// On SQLite the list reader takes each stored value as the type SQLite holds: a value of
+/// the wrong type (text where the row's record total belongs, which SQLite's column
+/// affinity lets through) ends the stream with an error after the rows before it, never a
+/// panic or a converted guess.
+#[tokio::test]
+async fn a_stored_value_of_the_wrong_type_ends_the_sqlite_stream_with_an_error() {
+    use futures::StreamExt as _;
+    let (store, db) = console_storage::open("sqlite::memory:").await.unwrap();
+    let spec = console_storage::testing::FleetSpec {
+        connections: 100,
+        records_per_connection: 1,
+        ..Default::default()
+    };
+    console_storage::testing::load_fleet(&db, &spec, t(1))
+        .await
+        .unwrap();
+    store.rebuild_evidence(500, t(2), &|_, _| {}).await.unwrap();
+    let query = query(None, None, ListOrder::Stable);
+    let rows = store.read_evidence_page(&query, t(3)).await.unwrap().rows;
+    let console_storage::Database::Sqlite(pool) = &db else {
+        panic!("a SQLite database")
+    };
+    sqlx::query(
+        "UPDATE connector_summary_evidence SET total_records = 'many' WHERE connection_id = $1",
+    )
+    .bind(&rows[40].connection_id)
+    .execute(pool)
+    .await
+    .unwrap();
+
+    let streamed: Vec<_> = store
+        .stream_evidence(&query, t(3))
+        .await
+        .unwrap()
+        .rows
+        .collect()
+        .await;
+    assert_eq!(
+        streamed.len(),
+        41,
+        "the rows before the bad one, then the error"
+    );
+    for (row, expected) in streamed.iter().zip(&rows[..40]) {
+        assert_eq!(row.as_ref().unwrap(), expected);
+    }
+    match &streamed[40] {
+        Err(StoreError::Corrupt(message)) => assert!(!message.contains("many"), "{message}"),
+        other => panic!("expected a corrupt-value error, got {other:?}"),
+    }
+    db.close().await;
+}
+
 /// An embedded SQLite connection cannot be broken by a network or a server restart, so its
 /// pool skips sqlx's ping before every acquire (a round trip to the connection's worker
 /// thread per statement a request issues).
@@ -507,8 +559,8 @@ async fn streamed_list_equals_the_full_page_and_folds_first(h: Harness) {
         let connector = if i % 3 == 0 { "beta" } else { "alpha" };
         ids.push(h.connection(connector, i).await.connection_id);
     }
-    // Names holding what the SQLite chunk's framing and JSON use as marks, and multi-byte
-    // characters, must stream back exactly as a page reads them.
+    // Names holding JSON's marks and multi-byte characters (and what the SQLite list's
+    // former framed text used as marks) must stream back exactly as a page reads them.
     let tricky = [
         (2, "3:a~#1;~ \"quoted\" \\ back\\slash"),
         (5, ""),
@@ -604,11 +656,11 @@ async fn streamed_list_equals_the_full_page_and_folds_first(h: Harness) {
     }
 }
 
-/// On SQLite the stream reads the list in a first chunk of 64 rows, then chunks of 250 (one
-/// statement walking the order's index; Postgres streams rows): across chunk boundaries it
-/// still returns every row once, in order, for a fleet that fills its chunks exactly (its
-/// last chunk is empty: 64 + 8 x 250) and for filtered subsets that do not.
-async fn streamed_list_crosses_chunk_boundaries(h: Harness) {
+/// The stream's reader hands rows over in batches (on SQLite a first batch of 16, then 64;
+/// on Postgres up to 64 as they arrive): across batch boundaries it still returns every row
+/// once, in order, for a fleet that fills SQLite's batches exactly (16 + 32 x 64) and for
+/// filtered subsets that do not.
+async fn streamed_list_crosses_batch_boundaries(h: Harness) {
     use futures::StreamExt as _;
     h.small_fleet(2_064, 500).await;
     for (status, order) in [

@@ -5,9 +5,7 @@
 use super::extract::{extract_alone, Reading};
 use super::fold::fold_for_read;
 use crate::dialect::Dialect;
-use crate::evidence_row::{
-    ColType, EvidenceColumns, Maintenance, EVIDENCE_COLUMNS, MAINTENANCE_COLUMNS,
-};
+use crate::evidence_row::EvidenceColumns;
 use crate::types::{
     DeepEvidence, EvidencePage, EvidenceStream, ListKey, ListOrder, ListQuery, PagePosition,
 };
@@ -16,12 +14,7 @@ use console_domain::Instant;
 use futures::StreamExt as _;
 use std::collections::{HashMap, HashSet};
 
-enum Bind {
-    Text(String),
-    Int(i64),
-}
-
-type StoredRow = (EvidenceColumns, Maintenance);
+use crate::evidence_row::StoredRow;
 
 fn decode_rows(rows: &[DbRow]) -> StoreResult<Vec<StoredRow>> {
     rows.iter()
@@ -162,23 +155,6 @@ pub(crate) async fn read_page(
     finish_page(pool, rows, next, now).await
 }
 
-/// Most rows per message from the statement's task to the reader: enough to amortize the
-/// hand-over, small enough that memory stays a few hundred KB. A message carries the rows
-/// at hand and does not wait to fill up, so projection starts on the first rows while the
-/// database is still producing the rest.
-const STREAM_BATCH: usize = 64;
-/// Rows per result row of the streamed list statement: each chunk is one text value, built
-/// by the database, so the driver moves one value per chunk instead of 32 per row (on
-/// SQLite each moved value is a copy and a thread hand-over). A chunk is ~0.5 MB and exists
-/// three times at once (SQLite's text, the driver's copy, the decoded rows). Measured when
-/// chunks were JSON arrays, at N = 10,000: 1,000 rows per chunk streamed 83,000-104,000
-/// summaries/s with 42 MiB peak server memory growth, 250 rows 103,000-108,000/s with
-/// 25 MiB, 100 rows 97,000-101,000/s with 20 MiB.
-const CHUNK_ROWS: usize = 250;
-/// Rows of the first chunk: one message's worth, so the reader starts on them while the
-/// database builds the next chunk instead of waiting for a whole one. A small fleet's list
-/// otherwise ran one step after another (see docs/performance.md, twenty-third round).
-const FIRST_CHUNK_ROWS: usize = STREAM_BATCH;
 /// Batches in flight between the statement and the reader (backpressure beyond that).
 const STREAM_DEPTH: usize = 4;
 
@@ -216,95 +192,6 @@ impl StreamFold {
             });
         }
         lift(cols.into_evidence_or_failed(&m))
-    }
-}
-
-/// One statement that returns the list `FIRST_CHUNK_ROWS` rows, then `CHUNK_ROWS` rows at a
-/// time, each chunk one value
-/// holding its rows' evidence and maintenance columns in list order (`list_chunk_agg`). A
-/// recursive query walks the order's index: each step aggregates the next chunk after the
-/// previous step's last key and finds its own last key (the chunk's final row, by offset
-/// in the same index); it stops after a chunk that was not full. One statement whatever
-/// the fleet size, and it streams (the database does not materialize the whole list).
-/// `None` where the dialect streams row by row.
-fn chunked_list_sql(filters: &[String], key_cols: &str) -> Option<String> {
-    let keys: Vec<&str> = key_cols.split(", ").collect();
-    let names: Vec<String> = (0..keys.len()).map(|i| format!("k{i}")).collect();
-    let columns: Vec<(&str, ColType)> = EVIDENCE_COLUMNS
-        .iter()
-        .chain(MAINTENANCE_COLUMNS)
-        .copied()
-        .collect();
-    let aggregate = D::list_chunk_agg(&columns)?;
-    let step = |after_previous: bool, chunk_rows: usize| {
-        let mut conditions = filters.to_vec();
-        if after_previous {
-            // `+c.k`, not `c.k`: SQLite seeks an index by the whole key of a row-value
-            // comparison only where the right-hand values have no affinity, and the CTE's
-            // columns carry the affinity of the columns they were read from (`+` strips
-            // it; the comparison then applies the column's own). Without it SQLite seeks by
-            // the first key column only and filters the rest, so every chunk walked its
-            // connector's rows from the first: quadratic in the largest connector (the
-            // list statement alone took 1.45 s at N = 100,000, 0.67 s with the seek).
-            let previous: Vec<String> = names.iter().map(|n| format!("+c.{n}")).collect();
-            conditions.push(format!("({key_cols}) > ({})", previous.join(", ")));
-        }
-        let filter = where_clause(&conditions);
-        let last_key = keys.iter().map(|k| {
-            format!(
-                "(SELECT {k} FROM connector_summary_evidence e{filter}
-                  ORDER BY {key_cols} LIMIT 1 OFFSET {})",
-                chunk_rows - 1
-            )
-        });
-        let body = format!(
-            "(SELECT {} FROM (SELECT {} FROM connector_summary_evidence e{filter}
-                              ORDER BY {key_cols} LIMIT {chunk_rows}) r)",
-            aggregate,
-            super::super::common::evidence_select_list("e"),
-        );
-        format!(
-            "SELECT {}, {body}",
-            last_key.collect::<Vec<_>>().join(", ")
-        )
-    };
-    Some(format!(
-        "WITH RECURSIVE chunk({}, body) AS (
-            {}
-            UNION ALL
-            {} FROM chunk c WHERE c.k0 IS NOT NULL
-         )
-         SELECT body FROM chunk",
-        names.join(", "),
-        step(false, FIRST_CHUNK_ROWS),
-        step(true, CHUNK_ROWS),
-    ))
-}
-
-/// Sorts a chunk into list order by byte-wise key comparison (SQLite's BINARY collation).
-/// A chunk that is already in order, as SQLite delivers it, costs one pass.
-fn in_list_order(rows: &mut [StoredRow], order: ListOrder) {
-    fn stable(c: &EvidenceColumns) -> (&str, i64, &str) {
-        (&c.connector_id, c.created_at, &c.connection_id)
-    }
-    match order {
-        ListOrder::Stable => rows.sort_by(|(a, _), (b, _)| stable(a).cmp(&stable(b))),
-        ListOrder::NeedsYouFirst => rows.sort_by(|(a, _), (b, _)| {
-            (a.needs_rank, a.stale_sort, stable(a)).cmp(&(b.needs_rank, b.stale_sort, stable(b)))
-        }),
-    }
-}
-
-/// The rows of one streamed chunk (none for the empty chunk after a full last one).
-fn decode_chunk(chunk: Result<DbRow, sqlx::Error>) -> StoreResult<Vec<StoredRow>> {
-    let chunk = chunk?;
-    // Borrowed from the driver's row: the rows' strings are copied once, into the rows.
-    let body: Option<&str> = chunk.try_get(0)?;
-    match body {
-        None => Ok(Vec::new()),
-        Some(text) => crate::framed::read_all(text)
-            // Not the reader's message: it can quote stored data.
-            .map_err(|_| corrupt("a streamed chunk of evidence rows is not readable")),
     }
 }
 
@@ -360,64 +247,23 @@ pub(crate) async fn stream_all(
         fold_state.attempted = dirty.into_iter().collect();
     }
 
-    // Chunks where the dialect has a chunk aggregate, else rows (see `list_chunk_agg`).
-    let chunked = chunked_list_sql(&filters, key_cols);
-    let in_chunks = chunked.is_some();
-    let sql = chunked.unwrap_or_else(|| {
-        format!(
-            "SELECT {} FROM connector_summary_evidence e{} ORDER BY {key_cols}",
-            super::super::common::evidence_select_list("e"),
-            where_clause(&filters),
-        )
-    });
-    let order = query.order;
+    // One ordered statement walking the order's index (the query-plan tests check that
+    // it does not sort), read by this backend's list reader.
+    let sql = format!(
+        "SELECT {} FROM connector_summary_evidence e{} ORDER BY {key_cols}",
+        super::super::common::evidence_select_list("e"),
+        where_clause(&filters),
+    );
     let pool = pool.clone();
     let start = move || {
         let (sender, receiver) = tokio::sync::mpsc::channel(STREAM_DEPTH);
-        tokio::spawn(async move {
-            let fetched = bind_all(sqlx::query(&sql), binds).fetch(&pool);
-            let rows = if in_chunks {
-                fetched
-                    .flat_map(move |chunk| {
-                        let rows = decode_chunk(chunk).map(|mut rows| {
-                            in_list_order(&mut rows, order);
-                            rows
-                        });
-                        futures::stream::iter(match rows {
-                            Ok(rows) => rows.into_iter().map(Ok).collect::<Vec<_>>(),
-                            Err(e) => vec![Err(e)],
-                        })
-                    })
-                    .boxed()
-            } else {
-                fetched
-                    .map(|row| {
-                        let row = row?;
-                        Ok((
-                            super::super::common::decode_columns(&row)?,
-                            super::super::common::decode_maintenance(&row)?,
-                        ))
-                    })
-                    .boxed()
-            };
-            let mut at_hand = rows.ready_chunks(STREAM_BATCH);
-            while let Some(rows) = at_hand.next().await {
-                let mut batch: Vec<StoreResult<Evidence>> = Vec::with_capacity(rows.len());
-                let mut failed = false;
-                for row in rows {
-                    let item = row.and_then(|row| fold_state.evidence(row));
-                    failed = item.is_err();
-                    batch.push(item);
-                    if failed {
-                        break;
-                    }
-                }
-                // Stop at an error, or when the reader went away (client disconnected).
-                if sender.send(batch).await.is_err() || failed {
-                    return;
-                }
-            }
-        });
+        super::super::list_reader::spawn(
+            pool,
+            sql,
+            binds,
+            move |row| fold_state.evidence(row),
+            sender,
+        );
         futures::stream::unfold(receiver, |mut receiver| async move {
             receiver
                 .recv()

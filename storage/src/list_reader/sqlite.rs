@@ -1,0 +1,383 @@
+//! The streamed list on SQLite, stepped directly on the connection's database handle.
+//!
+//! sqlx's SQLite driver steps a statement on the connection's worker thread, copies every
+//! value of every row and hands the rows over one at a time. For the unpaged list that cost
+//! more than everything else together, so the list used to be one statement whose every
+//! result value was SQLite-built text holding 250 framed rows (`concat`, `group_concat`),
+//! sliced here; building, copying and slicing that text was still about half of a full
+//! list's CPU (docs/performance.md, twenty-third and twenty-fourth rounds).
+//!
+//! Here the reader takes the connection's handle from its worker (sqlx's `lock_handle`,
+//! made for direct SQLite calls: the worker makes none while the lock is held), prepares an
+//! ordinary ordered `SELECT` and steps it on a blocking thread, reading each value where
+//! SQLite holds it: the only copy is into the row's own strings. Rows are converted there
+//! too and handed over in batches, so the reader's task spends its time on projection and
+//! JSON while this thread reads the next rows.
+
+use super::{push, Batch};
+use crate::codec::Bind;
+use crate::error::{StoreError, StoreResult};
+use crate::evidence_row::StoredRow;
+use libsqlite3_sys as ffi;
+use serde::de::value::Error as DeError;
+use serde::de::{self, DeserializeSeed, Visitor};
+use serde::Deserialize;
+use sqlx::error::{DatabaseError, ErrorKind};
+use sqlx::SqlitePool;
+use std::borrow::Cow;
+use std::ffi::CStr;
+use std::os::raw::c_int;
+use std::ptr::NonNull;
+use tokio::sync::mpsc;
+
+/// Rows in the first batch: few, so the reader starts projecting while the rest are read.
+const FIRST_BATCH: usize = 16;
+/// Rows in every later batch: enough to amortize the hand-over between threads.
+const BATCH: usize = 64;
+
+/// Reads `sql`'s rows on a blocking thread, turns each into an item with `convert` and
+/// sends them to `sender` in batches. Stops after the first error (sent as the last item)
+/// or when the receiver goes away.
+pub(crate) fn spawn<T, F>(
+    pool: SqlitePool,
+    sql: String,
+    binds: Vec<Bind>,
+    convert: F,
+    sender: mpsc::Sender<Batch<T>>,
+) where
+    T: Send + 'static,
+    F: FnMut(StoredRow) -> StoreResult<T> + Send + 'static,
+{
+    let runtime = tokio::runtime::Handle::current();
+    tokio::task::spawn_blocking(move || {
+        if let Err(e) = read(&runtime, &pool, &sql, &binds, convert, &sender) {
+            let _ = sender.blocking_send(vec![Err(e)]);
+        }
+    });
+}
+
+fn read<T, F>(
+    runtime: &tokio::runtime::Handle,
+    pool: &SqlitePool,
+    sql: &str,
+    binds: &[Bind],
+    mut convert: F,
+    sender: &mpsc::Sender<Batch<T>>,
+) -> StoreResult<()>
+where
+    F: FnMut(StoredRow) -> StoreResult<T>,
+{
+    let mut conn = runtime.block_on(pool.acquire())?;
+    let mut handle = runtime.block_on(conn.lock_handle())?;
+    let started = std::time::Instant::now();
+    // SAFETY: the handle stays locked out of its worker while the statement lives: the
+    // statement is declared after the lock, so it is finalized before the lock is dropped.
+    let mut statement = unsafe { Statement::prepare(handle.as_raw_handle(), sql)? };
+    for (index, value) in binds.iter().enumerate() {
+        statement.bind(index + 1, value)?;
+    }
+    let mut rows = 0usize;
+    let mut batch = Vec::with_capacity(FIRST_BATCH);
+    let mut limit = FIRST_BATCH;
+    let outcome = loop {
+        match statement.step() {
+            Ok(true) => {}
+            Ok(false) => break Ok(()),
+            Err(e) => break Err(e),
+        }
+        rows += 1;
+        let failed = push(&mut batch, statement.row(), &mut convert);
+        if failed || batch.len() == limit {
+            let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+            // The receiver is gone (the client disconnected): stop reading.
+            if sender.blocking_send(full).is_err() || failed {
+                break Ok(());
+            }
+            limit = BATCH;
+        }
+    };
+    drop(statement);
+    // Logged as sqlx logs its own statements (the statement-count and query-plan tests
+    // read both).
+    let elapsed_secs = started.elapsed().as_secs_f64();
+    tracing::debug!(
+        target: crate::STATEMENT_LOG,
+        { db.statement = sql, rows_returned = rows, elapsed_secs },
+        "streamed list statement"
+    );
+    outcome?;
+    if !batch.is_empty() {
+        let _ = sender.blocking_send(batch);
+    }
+    Ok(())
+}
+
+/// A prepared statement on a locked handle, finalized on drop.
+struct Statement {
+    raw: NonNull<ffi::sqlite3_stmt>,
+    db: NonNull<ffi::sqlite3>,
+}
+
+/// One value as SQLite holds it.
+enum Value<'a> {
+    Null,
+    Int(i64),
+    Text(&'a str),
+}
+
+impl Statement {
+    /// # Safety
+    /// `db` must stay locked out of its worker until the statement is dropped.
+    unsafe fn prepare(db: NonNull<ffi::sqlite3>, sql: &str) -> StoreResult<Self> {
+        let length = c_int::try_from(sql.len()).map_err(|_| crate::codec::corrupt("too long"))?;
+        let mut raw = std::ptr::null_mut();
+        let code = ffi::sqlite3_prepare_v2(
+            db.as_ptr(),
+            sql.as_ptr().cast(),
+            length,
+            &mut raw,
+            std::ptr::null_mut(),
+        );
+        if code != ffi::SQLITE_OK {
+            return Err(error(db));
+        }
+        NonNull::new(raw)
+            .map(|raw| Statement { raw, db })
+            .ok_or_else(|| crate::codec::corrupt("the list statement is empty"))
+    }
+
+    fn bind(&mut self, index: usize, value: &Bind) -> StoreResult<()> {
+        let index = c_int::try_from(index).map_err(|_| crate::codec::corrupt("too many binds"))?;
+        // SAFETY: a live statement; SQLITE_TRANSIENT makes SQLite copy the text.
+        let code = unsafe {
+            match value {
+                Bind::Int(i) => ffi::sqlite3_bind_int64(self.raw.as_ptr(), index, *i),
+                Bind::Text(t) => ffi::sqlite3_bind_text(
+                    self.raw.as_ptr(),
+                    index,
+                    t.as_ptr().cast(),
+                    c_int::try_from(t.len()).map_err(|_| crate::codec::corrupt("too long"))?,
+                    ffi::SQLITE_TRANSIENT(),
+                ),
+            }
+        };
+        if code == ffi::SQLITE_OK {
+            Ok(())
+        } else {
+            Err(error(self.db))
+        }
+    }
+
+    /// Steps to the next row: `false` when there is none.
+    fn step(&mut self) -> StoreResult<bool> {
+        // SAFETY: a live statement on a locked handle.
+        match unsafe { ffi::sqlite3_step(self.raw.as_ptr()) } {
+            ffi::SQLITE_ROW => Ok(true),
+            ffi::SQLITE_DONE => Ok(false),
+            _ => Err(error(self.db)),
+        }
+    }
+
+    /// The current row as stored evidence.
+    fn row(&self) -> StoreResult<StoredRow> {
+        let mut columns = Columns {
+            statement: self,
+            next: 0,
+        };
+        // Not the reader's message: it can quote stored data.
+        let unreadable = |_| crate::codec::corrupt("a streamed evidence row is not readable");
+        let row = StoredRow::deserialize(&mut columns).map_err(unreadable)?;
+        // SAFETY: a live statement.
+        if columns.next != unsafe { ffi::sqlite3_column_count(self.raw.as_ptr()) } {
+            return Err(crate::codec::corrupt(
+                "the list statement's columns do not match the evidence row",
+            ));
+        }
+        Ok(row)
+    }
+
+    /// Whether column `column` of the current row is NULL (or missing: [`Self::value`] then
+    /// says so).
+    fn is_null(&self, column: c_int) -> bool {
+        // SAFETY: a live statement on a row; SQLite answers NULL for a column out of range.
+        unsafe { ffi::sqlite3_column_type(self.raw.as_ptr(), column) == ffi::SQLITE_NULL }
+    }
+
+    /// Column `column` of the current row, borrowed until the next step (`&mut self`).
+    fn value(&self, column: c_int) -> Result<Value<'_>, DeError> {
+        let raw = self.raw.as_ptr();
+        // SAFETY: a live statement on a row; the type is read before any conversion, and
+        // the text pointer is read before its length, as SQLite's documentation asks.
+        unsafe {
+            if column >= ffi::sqlite3_column_count(raw) {
+                return Err(de::Error::custom("fewer columns than fields"));
+            }
+            match ffi::sqlite3_column_type(raw, column) {
+                ffi::SQLITE_NULL => Ok(Value::Null),
+                ffi::SQLITE_INTEGER => Ok(Value::Int(ffi::sqlite3_column_int64(raw, column))),
+                ffi::SQLITE_TEXT => {
+                    let text = ffi::sqlite3_column_text(raw, column);
+                    let length = usize::try_from(ffi::sqlite3_column_bytes(raw, column))
+                        .map_err(de::Error::custom)?;
+                    let bytes = if text.is_null() {
+                        &[][..]
+                    } else {
+                        std::slice::from_raw_parts(text, length)
+                    };
+                    std::str::from_utf8(bytes)
+                        .map(Value::Text)
+                        .map_err(de::Error::custom)
+                }
+                _ => Err(de::Error::custom(
+                    "a value of a type no evidence column has",
+                )),
+            }
+        }
+    }
+}
+
+impl Drop for Statement {
+    fn drop(&mut self) {
+        // SAFETY: finalized once, while the handle is still locked (see `read`).
+        unsafe {
+            ffi::sqlite3_finalize(self.raw.as_ptr());
+        }
+    }
+}
+
+/// SQLite's error on `db`, as sqlx reports its own (the extended code as the code, so
+/// [`StoreError::is_retryable`] reads it the same way).
+fn error(db: NonNull<ffi::sqlite3>) -> StoreError {
+    // SAFETY: a live handle; the message is copied before any other call on it.
+    let (code, message) = unsafe {
+        let code = ffi::sqlite3_extended_errcode(db.as_ptr());
+        let message = CStr::from_ptr(ffi::sqlite3_errmsg(db.as_ptr()))
+            .to_string_lossy()
+            .into_owned();
+        (code, message)
+    };
+    StoreError::Database(sqlx::Error::Database(Box::new(DirectError {
+        code,
+        message,
+    })))
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("(code: {code}) {message}")]
+struct DirectError {
+    code: c_int,
+    message: String,
+}
+
+impl DatabaseError for DirectError {
+    fn message(&self) -> &str {
+        &self.message
+    }
+
+    fn code(&self) -> Option<Cow<'_, str>> {
+        Some(Cow::Owned(self.code.to_string()))
+    }
+
+    fn as_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+        self
+    }
+
+    fn as_error_mut(&mut self) -> &mut (dyn std::error::Error + Send + Sync + 'static) {
+        self
+    }
+
+    fn into_error(self: Box<Self>) -> Box<dyn std::error::Error + Send + Sync + 'static> {
+        self
+    }
+
+    fn kind(&self) -> ErrorKind {
+        ErrorKind::Other
+    }
+}
+
+/// The current row's columns as a serde deserializer: a struct or tuple is its fields'
+/// values one column after another, so a row's derived `Deserialize` reads it unchanged.
+struct Columns<'s> {
+    statement: &'s Statement,
+    next: c_int,
+}
+
+impl<'s> Columns<'s> {
+    fn take(&mut self) -> Result<Value<'s>, DeError> {
+        let value = self.statement.value(self.next)?;
+        self.next += 1;
+        Ok(value)
+    }
+}
+
+/// The next `left` columns as the elements of a sequence.
+struct Elements<'a, 's> {
+    columns: &'a mut Columns<'s>,
+    left: usize,
+}
+
+impl<'de> de::SeqAccess<'de> for Elements<'_, 'de> {
+    type Error = DeError;
+
+    fn next_element_seed<T: DeserializeSeed<'de>>(
+        &mut self,
+        seed: T,
+    ) -> Result<Option<T::Value>, DeError> {
+        if self.left == 0 {
+            return Ok(None);
+        }
+        self.left -= 1;
+        seed.deserialize(&mut *self.columns).map(Some)
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        Some(self.left)
+    }
+}
+
+impl<'de> de::Deserializer<'de> for &mut Columns<'de> {
+    type Error = DeError;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
+        match self.take()? {
+            Value::Null => visitor.visit_unit(),
+            Value::Int(i) => visitor.visit_i64(i),
+            Value::Text(t) => visitor.visit_borrowed_str(t),
+        }
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
+        if self.statement.is_null(self.next) {
+            self.next += 1;
+            visitor.visit_none()
+        } else {
+            visitor.visit_some(self)
+        }
+    }
+
+    fn deserialize_tuple<V: Visitor<'de>>(
+        self,
+        len: usize,
+        visitor: V,
+    ) -> Result<V::Value, DeError> {
+        visitor.visit_seq(Elements {
+            columns: self,
+            left: len,
+        })
+    }
+
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, DeError> {
+        self.deserialize_tuple(fields.len(), visitor)
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        bytes byte_buf unit unit_struct newtype_struct seq tuple_struct
+        map enum identifier ignored_any
+    }
+}
