@@ -1,9 +1,9 @@
 //! Memory the real `owner-console serve` process touches per request.
 //!
 //! The bundled SQLite allocates with the C library's `malloc` unless the process's allocator
-//! replaces it. glibc gave the streamed list's chunk text (and the driver's copy of it,
-//! each a few hundred KB) fresh pages on every request, returning them after: ~170 page
-//! faults per full list of a fleet of 100 and a fifth of the request's time. jemalloc now
+//! replaces it. glibc gave the streamed list's chunk text of the time (SQLite-built, and the
+//! driver's copy of it, each a few hundred KB) fresh pages on every request, returning them
+//! after: ~170 page faults per full list of a fleet of 100 and a fifth of the request's time. jemalloc now
 //! serves C code too (`unprefixed_malloc_on_supported_platforms`) and keeps freed pages for
 //! the next request. The benchmark runs the application in its own process, whose earlier
 //! large allocations had already raised glibc's thresholds, so only the served binary
