@@ -14,7 +14,7 @@
 //! too and handed over in batches, so the reader's task spends its time on projection and
 //! JSON while this thread reads the next rows.
 
-use super::{push, Batch};
+use super::{crashed, push, Batch};
 use crate::codec::Bind;
 use crate::error::{StoreError, StoreResult};
 use crate::evidence_row::StoredRow;
@@ -36,8 +36,8 @@ const FIRST_BATCH: usize = 16;
 const BATCH: usize = 64;
 
 /// Reads `sql`'s rows on a blocking thread, turns each into an item with `convert` and
-/// sends them to `sender` in batches. Stops after the first error (sent as the last item)
-/// or when the receiver goes away.
+/// sends them to `sender` in batches. Stops after the first error (sent as the last item,
+/// also when the reader panicked) or when the receiver goes away.
 pub(crate) fn spawn<T, F>(
     pool: SqlitePool,
     sql: String,
@@ -50,9 +50,13 @@ pub(crate) fn spawn<T, F>(
 {
     let runtime = tokio::runtime::Handle::current();
     tokio::task::spawn_blocking(move || {
-        if let Err(e) = read(&runtime, &pool, &sql, &binds, convert, &sender) {
-            let _ = sender.blocking_send(vec![Err(e)]);
-        }
+        let read = || read(&runtime, &pool, &sql, &binds, convert, &sender);
+        let error = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(read)) {
+            Ok(Ok(())) => return,
+            Ok(Err(e)) => e,
+            Err(_) => crashed(),
+        };
+        let _ = sender.blocking_send(vec![Err(error)]);
     });
 }
 
@@ -379,5 +383,79 @@ impl<'de> de::Deserializer<'de> for &mut Columns<'de> {
         bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
         bytes byte_buf unit unit_struct newtype_struct seq tuple_struct
         map enum identifier ignored_any
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `n` evidence-shaped rows of literals (the evidence and maintenance columns in table
+    /// order), row `i` with id `conn_i` and `i` records, plus `extra` columns.
+    fn rows_sql(n: u32, extra: &str) -> String {
+        format!(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {n})
+             SELECT 'conn_' || i, 'alpha', 'Alpha', NULL, 'active', 'api', 'pull', 1000, 1000,
+                    NULL, '[]', i, NULL, NULL, 0, 0, '[]', '[]', NULL, NULL, NULL, NULL, NULL,
+                    NULL, 0, 0,
+                    0, NULL, 1, 1, NULL, NULL{extra}
+             FROM n ORDER BY i"
+        )
+    }
+
+    /// Everything the reader sends for `sql`, with `convert`.
+    async fn read_all(
+        sql: String,
+        convert: impl FnMut(StoredRow) -> StoreResult<String> + Send + 'static,
+    ) -> Vec<StoreResult<String>> {
+        let pool = SqlitePool::connect("sqlite::memory:").await.unwrap();
+        let (sender, mut receiver) = mpsc::channel(2);
+        spawn(pool, sql, Vec::new(), convert, sender);
+        let mut items = Vec::new();
+        while let Some(batch) = receiver.recv().await {
+            items.extend(batch);
+        }
+        items
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn rows_read_back_value_by_value_across_batches() {
+        let items = read_all(rows_sql(100, ""), |(cols, m)| {
+            assert!(cols.display_name.is_none() && cols.revoked_at.is_none() && !m.dirty);
+            assert_eq!((m.write_seq, m.folded_seq), (1, 1));
+            Ok(format!("{}:{}", cols.connection_id, cols.total_records))
+        })
+        .await;
+        let expected: Vec<String> = (1..=100).map(|i| format!("conn_{i}:{i}")).collect();
+        let items: Vec<String> = items.into_iter().map(Result::unwrap).collect();
+        assert_eq!(items, expected);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_statement_of_another_shape_ends_the_stream_with_an_error() {
+        let items = read_all(rows_sql(3, ", 'one column too many'"), |(cols, _)| {
+            Ok(cols.connection_id)
+        })
+        .await;
+        assert_eq!(items.len(), 1);
+        assert!(matches!(items[0], Err(StoreError::Corrupt(_))), "{items:?}");
+    }
+
+    /// A panic while reading must not look like the end of the list: the rows sent so far,
+    /// then an error.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_reader_that_panics_ends_the_stream_with_an_error() {
+        let items = read_all(rows_sql(100, ""), |(cols, _)| {
+            assert!(cols.total_records < 20, "a bug in a conversion");
+            Ok(cols.connection_id)
+        })
+        .await;
+        let (last, sent) = items.split_last().unwrap();
+        assert_eq!(sent.len(), FIRST_BATCH);
+        assert!(sent.iter().all(Result::is_ok));
+        assert!(
+            matches!(last, Err(StoreError::Database(sqlx::Error::WorkerCrashed))),
+            "{last:?}"
+        );
     }
 }
