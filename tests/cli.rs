@@ -17,18 +17,57 @@ fn owner_console(args: &[&str]) -> (bool, String) {
     (output.status.success(), text)
 }
 
-fn temp_db(name: &str) -> (String, std::path::PathBuf) {
-    let path = std::env::temp_dir().join(format!("oc-cli-{}-{name}.db", std::process::id()));
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+/// A database file for one test. It is removed when dropped (also when the test fails),
+/// with the WAL and shared-memory files SQLite keeps beside it: removing only the database
+/// left those two behind in the temporary directory after every run.
+struct TempDb {
+    path: std::path::PathBuf,
+    url: String,
+}
+
+impl TempDb {
+    fn new(name: &str) -> Self {
+        let path = std::env::temp_dir().join(format!("oc-cli-{}-{name}.db", std::process::id()));
+        let db = TempDb {
+            url: format!("sqlite://{}", path.display()),
+            path,
+        };
+        db.remove();
+        db
     }
-    (format!("sqlite://{}", path.display()), path)
+
+    fn files(&self) -> [std::path::PathBuf; 3] {
+        ["", "-wal", "-shm"].map(|suffix| format!("{}{suffix}", self.path.display()).into())
+    }
+
+    fn remove(&self) {
+        for file in self.files() {
+            let _ = std::fs::remove_file(file);
+        }
+    }
+}
+
+impl Drop for TempDb {
+    fn drop(&mut self) {
+        self.remove();
+    }
+}
+
+/// Drops `db` and checks nothing of it is left.
+fn removed(db: TempDb) {
+    let files = db.files();
+    assert!(files[0].exists(), "the database was written");
+    drop(db);
+    for file in files {
+        assert!(!file.exists(), "{} was left behind", file.display());
+    }
 }
 
 #[test]
 fn seed_then_rebuild_finds_nothing_to_change() {
-    let (url, path) = temp_db("seed");
-    let (ok, out) = owner_console(&["seed-demo", "--database-url", &url]);
+    let db = TempDb::new("seed");
+    let url = &db.url;
+    let (ok, out) = owner_console(&["seed-demo", "--database-url", url]);
     assert!(ok, "{out}");
     let connections: u64 = out
         .split("fleet: ")
@@ -38,7 +77,7 @@ fn seed_then_rebuild_finds_nothing_to_change() {
         .unwrap_or_else(|| panic!("seed report: {out}"));
     assert!(connections >= 12, "{out}");
 
-    let (ok, again) = owner_console(&["seed-demo", "--database-url", &url]);
+    let (ok, again) = owner_console(&["seed-demo", "--database-url", url]);
     assert!(
         ok && again.contains("nothing seeded"),
         "a second seed is refused: {again}"
@@ -47,7 +86,7 @@ fn seed_then_rebuild_finds_nothing_to_change() {
     let (ok, out) = owner_console(&[
         "rebuild-summaries",
         "--database-url",
-        &url,
+        url,
         "--batch-size",
         "5",
     ]);
@@ -57,7 +96,6 @@ fn seed_then_rebuild_finds_nothing_to_change() {
             && out.contains(" 0 created, 0 changed"),
         "incrementally maintained evidence must equal a rebuild: {out}"
     );
-    let _ = std::fs::remove_file(&path);
 }
 
 #[test]
@@ -86,22 +124,24 @@ fn bad_arguments_are_clear_errors() {
 
 #[test]
 fn migrate_creates_a_usable_database() {
-    let (url, path) = temp_db("migrate");
-    let (ok, out) = owner_console(&["migrate", "--database-url", &url]);
+    let db = TempDb::new("migrate");
+    let url = &db.url;
+    let (ok, out) = owner_console(&["migrate", "--database-url", url]);
     assert!(ok, "{out}");
-    let (ok, out) = owner_console(&["migrate", "--database-url", &url]);
+    let (ok, out) = owner_console(&["migrate", "--database-url", url]);
     assert!(ok, "migrations are idempotent: {out}");
-    let _ = std::fs::remove_file(&path);
+    removed(db);
 }
 
 #[test]
 fn the_first_serve_after_a_seed_prints_how_to_log_in() {
     use std::io::{BufRead, BufReader};
-    let (url, path) = temp_db("first-serve");
-    let (ok, out) = owner_console(&["seed-demo", "--database-url", &url]);
+    let db = TempDb::new("first-serve");
+    let url = &db.url;
+    let (ok, out) = owner_console(&["seed-demo", "--database-url", url]);
     assert!(ok, "{out}");
     let mut child = Command::new(env!("CARGO_BIN_EXE_owner-console"))
-        .args(["serve", "--database-url", &url])
+        .args(["serve", "--database-url", url])
         .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
         .env_remove("OWNER_PASSWORD")
         .env_remove("OWNER_TOKEN")
@@ -119,7 +159,8 @@ fn the_first_serve_after_a_seed_prints_how_to_log_in() {
     }
     child.kill().unwrap();
     let _ = child.wait();
-    let _ = std::fs::remove_file(&path);
+    // The killed server leaves its WAL and shared-memory files behind.
+    removed(db);
     assert!(
         printed[0].starts_with("Owner console: http://127.0.0.1:"),
         "{printed:?}"
