@@ -400,6 +400,27 @@ async fn open_accepts_memory_and_plain_paths() {
     assert!(console_storage::open("mysql://x").await.is_err());
 }
 
+/// A one-connection in-memory SQLite database (`sqlite::memory:`) holding a generated
+/// fleet of `connections` with one record each, its evidence rebuilt at `t(2)`.
+async fn memory_fleet(
+    connections: usize,
+) -> (
+    std::sync::Arc<dyn console_storage::Store>,
+    console_storage::Database,
+) {
+    let (store, db) = console_storage::open("sqlite::memory:").await.unwrap();
+    let spec = console_storage::testing::FleetSpec {
+        connections,
+        records_per_connection: 1,
+        ..Default::default()
+    };
+    console_storage::testing::load_fleet(&db, &spec, t(1))
+        .await
+        .unwrap();
+    store.rebuild_evidence(500, t(2), &|_, _| {}).await.unwrap();
+    (store, db)
+}
+
 /// The unpaged stream's statement starts when the stream is first polled, not when
 /// `stream_evidence` returns, so a caller can still read on a one-connection database
 /// (`sqlite::memory:`) before it takes the rows. When the statement started at once, it took
@@ -408,16 +429,7 @@ async fn open_accepts_memory_and_plain_paths() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stream_takes_no_connection_before_it_is_polled() {
     use futures::StreamExt as _;
-    let (store, db) = console_storage::open("sqlite::memory:").await.unwrap();
-    let spec = console_storage::testing::FleetSpec {
-        connections: 600,
-        records_per_connection: 1,
-        ..Default::default()
-    };
-    console_storage::testing::load_fleet(&db, &spec, t(1))
-        .await
-        .unwrap();
-    store.rebuild_evidence(500, t(2), &|_, _| {}).await.unwrap();
+    let (store, db) = memory_fleet(600).await;
     let query = ListQuery {
         limit: None,
         after: None,
@@ -443,16 +455,7 @@ async fn a_stream_takes_no_connection_before_it_is_polled() {
 #[tokio::test]
 async fn a_stored_value_of_the_wrong_type_ends_the_sqlite_stream_with_an_error() {
     use futures::StreamExt as _;
-    let (store, db) = console_storage::open("sqlite::memory:").await.unwrap();
-    let spec = console_storage::testing::FleetSpec {
-        connections: 100,
-        records_per_connection: 1,
-        ..Default::default()
-    };
-    console_storage::testing::load_fleet(&db, &spec, t(1))
-        .await
-        .unwrap();
-    store.rebuild_evidence(500, t(2), &|_, _| {}).await.unwrap();
+    let (store, db) = memory_fleet(100).await;
     let query = query(None, None, ListOrder::Stable);
     let rows = store.read_evidence_page(&query, t(3)).await.unwrap().rows;
     let console_storage::Database::Sqlite(pool) = &db else {
