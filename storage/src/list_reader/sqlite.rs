@@ -120,6 +120,8 @@ where
 struct Statement {
     raw: NonNull<ffi::sqlite3_stmt>,
     db: NonNull<ffi::sqlite3>,
+    /// Columns of each row (fixed once prepared; read once, not per value).
+    columns: c_int,
 }
 
 /// One value as SQLite holds it.
@@ -145,9 +147,13 @@ impl Statement {
         if code != ffi::SQLITE_OK {
             return Err(error(db));
         }
-        NonNull::new(raw)
-            .map(|raw| Statement { raw, db })
-            .ok_or_else(|| crate::codec::corrupt("the list statement is empty"))
+        let raw = NonNull::new(raw)
+            .ok_or_else(|| crate::codec::corrupt("the list statement is empty"))?;
+        Ok(Statement {
+            columns: ffi::sqlite3_column_count(raw.as_ptr()),
+            raw,
+            db,
+        })
     }
 
     fn bind(&mut self, index: usize, value: &Bind) -> StoreResult<()> {
@@ -191,8 +197,7 @@ impl Statement {
         // Not the reader's message: it can quote stored data.
         let unreadable = |_| crate::codec::corrupt("a streamed evidence row is not readable");
         let row = StoredRow::deserialize(&mut columns).map_err(unreadable)?;
-        // SAFETY: a live statement.
-        if columns.next != unsafe { ffi::sqlite3_column_count(self.raw.as_ptr()) } {
+        if columns.next != self.columns {
             return Err(crate::codec::corrupt(
                 "the list statement's columns do not match the evidence row",
             ));
@@ -213,7 +218,7 @@ impl Statement {
         // SAFETY: a live statement on a row; the type is read before any conversion, and
         // the text pointer is read before its length, as SQLite's documentation asks.
         unsafe {
-            if column >= ffi::sqlite3_column_count(raw) {
+            if column >= self.columns {
                 return Err(de::Error::custom("fewer columns than fields"));
             }
             match ffi::sqlite3_column_type(raw, column) {
