@@ -97,7 +97,7 @@ impl Console {
             .read_deep_evidence(connection_id, now)
             .await?
             .ok_or_else(|| Self::not_found(connection_id))?;
-        let summary = self.project_one(deep.page, connection_id, now).await?;
+        let summary = self.project_one(deep.page, connection_id, now)?;
         Ok((summary, deep.extracted))
     }
 
@@ -135,16 +135,16 @@ impl Console {
 
     pub async fn diagnostics(&self, connection_id: &str) -> ServiceResult<Diagnostics> {
         let now = self.now();
-        let page = self
+        let mut page = self
             .store
             .read_evidence(&[connection_id.to_owned()], now)
             .await?;
+        let observation = self.observe(&mut page, now);
         let evidence = page
             .rows
             .into_iter()
             .next()
             .ok_or_else(|| Self::not_found(connection_id))?;
-        let observation = self.observe(&page.open_runs, now).await?;
         let liveness = observation.liveness_for(connection_id);
         let projection = synthesize(&evidence, now, &liveness);
         let rule = projection.trace.clone();

@@ -81,35 +81,25 @@ impl Observation {
 
 impl Console {
     /// Reads runtime liveness: the embedded runtime counts as up while this process runs it.
-    pub async fn runtime_liveness(&self, now: Instant) -> ServiceResult<RuntimeLiveness> {
-        let last = self.store.last_runtime_heartbeat().await?;
-        let (label, at) = match last {
-            Some((label, at)) => (label, Some(at)),
-            None => ("collection runtime".to_owned(), None),
-        };
-        Ok(RuntimeLiveness::from_heartbeat(
-            &label,
-            at,
-            now,
-            self.settings.lease_seconds,
-        ))
+    /// A page's observation (its heartbeat taken out of it).
+    pub(crate) fn observe(&self, page: &mut EvidencePage, now: Instant) -> Observation {
+        self.observation(page.runtime_heartbeat.take(), &page.open_runs, now)
     }
 
-    pub(crate) async fn observe(
-        &self,
-        open_runs: &[OpenRun],
-        now: Instant,
-    ) -> ServiceResult<Observation> {
-        let runtime = self.runtime_liveness(now).await?;
-        Ok(self.observation(runtime, open_runs, now))
-    }
-
+    /// What a read observed besides its rows: the runtime's liveness from its latest
+    /// heartbeat (label and time; `None` if it never beat) and the rows' open runs, both
+    /// read by storage with the rows.
     fn observation(
         &self,
-        runtime: RuntimeLiveness,
+        heartbeat: Option<(String, Instant)>,
         open_runs: &[OpenRun],
         now: Instant,
     ) -> Observation {
+        let (label, at) = match heartbeat {
+            Some((label, at)) => (label, Some(at)),
+            None => ("collection runtime".to_owned(), None),
+        };
+        let runtime = RuntimeLiveness::from_heartbeat(&label, at, now, self.settings.lease_seconds);
         Observation {
             now,
             runtime,
@@ -144,14 +134,8 @@ impl Console {
                 ListOrder::Stable
             },
         };
-        // The runtime is read while storage folds and reads the open runs (a round trip
-        // less before the first byte), and before the stream is first polled: its statement
-        // then holds a connection until its last row is taken, so on a one-connection pool
-        // (`sqlite::memory:`) a read after that waited until the pool timed out.
-        let (runtime, stream) = futures::try_join!(self.runtime_liveness(now), async {
-            Ok(self.store.stream_evidence(&query, now).await?)
-        })?;
-        let observation = self.observation(runtime, &stream.open_runs, now);
+        let mut stream = self.store.stream_evidence(&query, now).await?;
+        let observation = self.observation(stream.runtime_heartbeat.take(), &stream.open_runs, now);
         let runtime = runtime_status(&observation.runtime);
         let health = request.health;
         let items = stream
@@ -196,8 +180,8 @@ impl Console {
                 ListOrder::Stable
             },
         };
-        let page = self.store.read_evidence_page(&query, now).await?;
-        let observation = self.observe(&page.open_runs, now).await?;
+        let mut page = self.store.read_evidence_page(&query, now).await?;
+        let observation = self.observe(&mut page, now);
         let data = page
             .rows
             .into_iter()
@@ -228,15 +212,10 @@ impl Console {
             } else {
                 selector::resolve(self.store.selector_candidates(selector_text).await?)
             };
-        let page = match resolved {
-            Some(id) => self.store.read_evidence(&[id], now).await?,
-            None => EvidencePage {
-                rows: Vec::new(),
-                open_runs: Vec::new(),
-                next: None,
-            },
-        };
-        let observation = self.observe(&page.open_runs, now).await?;
+        // No connection: an empty page, still with the runtime's liveness.
+        let ids: Vec<String> = resolved.into_iter().collect();
+        let mut page = self.store.read_evidence(&ids, now).await?;
+        let observation = self.observe(&mut page, now);
         Ok(ListPage {
             data: page
                 .rows
@@ -256,17 +235,17 @@ impl Console {
             .store
             .read_evidence(&[connection_id.to_owned()], now)
             .await?;
-        self.project_one(page, connection_id, now).await
+        self.project_one(page, connection_id, now)
     }
 
     /// The summary item of a page of one connection (not found when it is empty).
-    pub(crate) async fn project_one(
+    pub(crate) fn project_one(
         &self,
-        page: EvidencePage,
+        mut page: EvidencePage,
         connection_id: &str,
         now: Instant,
     ) -> ServiceResult<SummaryItem> {
-        let observation = self.observe(&page.open_runs, now).await?;
+        let observation = self.observe(&mut page, now);
         page.rows
             .into_iter()
             .next()

@@ -157,8 +157,6 @@ pub trait Store: Send + Sync + 'static {
         connection_id: &str,
         now: Instant,
     ) -> StoreResult<Option<DeepEvidence>>;
-    /// The open runs of these connections (one statement).
-    async fn open_runs(&self, connection_ids: &[String]) -> StoreResult<Vec<OpenRun>>;
     /// Every open (queued/running) run, oldest first, up to `limit` (for the collection
     /// runtime, which must also finish runs the owner started).
     async fn all_open_runs(&self, limit: u32) -> StoreResult<Vec<OpenRun>>;
@@ -176,8 +174,6 @@ pub trait Store: Send + Sync + 'static {
 
     // --- runtime liveness and owner settings ---
     async fn runtime_heartbeat(&self, label: &str, now: Instant) -> StoreResult<()>;
-    /// (label, last heartbeat) of the most recent collection runtime heartbeat.
-    async fn last_runtime_heartbeat(&self) -> StoreResult<Option<(String, Instant)>>;
     async fn get_setting(&self, key: &str) -> StoreResult<Option<String>>;
     /// Sets the value only if absent; returns the value now stored.
     async fn init_setting(&self, key: &str, value: &str) -> StoreResult<String>;

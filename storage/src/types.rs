@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use console_domain::evidence::Evidence;
 use console_domain::liveness::OpenRun;
 use console_domain::model::{AttentionKind, ConnectionStatus, FailureReason, Gap, RunStatus};
+use console_domain::Instant;
 use serde::{Deserialize, Serialize};
 
 /// A connection as stored (source table, not evidence).
@@ -192,8 +193,11 @@ pub enum PagePosition {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EvidencePage {
     pub rows: Vec<Evidence>,
-    /// The open (queued/running) runs of the rows' connections, read in one statement.
+    /// The open (queued/running) runs of the rows' connections.
     pub open_runs: Vec<OpenRun>,
+    /// The collection runtime's latest heartbeat (label and time), read with the open runs
+    /// in one statement.
+    pub runtime_heartbeat: Option<(String, Instant)>,
     pub next: Option<PagePosition>,
 }
 
@@ -318,6 +322,9 @@ pub struct EvidenceMaintenance {
 pub struct EvidenceStream {
     /// Every open (queued/running) run, read once before the rows, for liveness.
     pub open_runs: Vec<OpenRun>,
+    /// The collection runtime's latest heartbeat (label and time), read with the open runs
+    /// in one statement.
+    pub runtime_heartbeat: Option<(String, Instant)>,
     pub rows: futures::stream::BoxStream<'static, crate::error::StoreResult<Evidence>>,
 }
 

@@ -371,14 +371,29 @@ async fn settings_and_runtime_heartbeats(h: Harness) {
         h.store.get_setting("k").await.unwrap().as_deref(),
         Some("third")
     );
-    assert_eq!(h.store.last_runtime_heartbeat().await.unwrap(), None);
+    // Every read returns the runtime's latest heartbeat with its rows' open runs: a page,
+    // a read of given connections (also of none) and the streamed list.
+    let heartbeats = || async {
+        let list = query(None, None, ListOrder::Stable);
+        let page = h.store.read_evidence_page(&list, t(30)).await.unwrap();
+        let none = h.store.read_evidence(&[], t(30)).await.unwrap();
+        let stream = h.store.stream_evidence(&list, t(30)).await.unwrap();
+        [
+            page.runtime_heartbeat,
+            none.runtime_heartbeat,
+            stream.runtime_heartbeat,
+        ]
+    };
+    assert_eq!(heartbeats().await, [None, None, None]);
     h.store.runtime_heartbeat("embedded", t(10)).await.unwrap();
     h.store.runtime_heartbeat("other", t(5)).await.unwrap();
     h.store.runtime_heartbeat("embedded", t(20)).await.unwrap();
-    assert_eq!(
-        h.store.last_runtime_heartbeat().await.unwrap(),
-        Some(("embedded".to_owned(), t(20)))
-    );
+    let latest = Some(("embedded".to_owned(), t(20)));
+    assert_eq!(heartbeats().await, [latest.clone(), latest.clone(), latest]);
+    // A tie goes to the first label.
+    h.store.runtime_heartbeat("another", t(20)).await.unwrap();
+    let tied = Some(("another".to_owned(), t(20)));
+    assert_eq!(heartbeats().await, [tied.clone(), tied.clone(), tied]);
     assert!(h.dirty().await.is_empty());
 }
 

@@ -5,8 +5,8 @@ use crate::harness::{manifest, record, t, Harness};
 use console_domain::evidence::{CountState, EvidenceState};
 use console_domain::model::{AttentionKind, ConnectionStatus, FailureReason, Gap, RunStatus};
 use console_storage::{
-    ConnectionChange, NewRunEvent, RecordDeletion, RunOutcome, RunTrigger, ScheduleInput,
-    StoreError,
+    ConnectionChange, ListOrder, ListQuery, NewRunEvent, RecordDeletion, RunOutcome, RunTrigger,
+    ScheduleInput, StoreError,
 };
 use serde_json::json;
 use std::collections::BTreeSet;
@@ -236,8 +236,15 @@ async fn heartbeat_dirties_nothing_but_shows_in_open_runs(h: Harness) {
         .await
         .unwrap();
     assert_eq!(page.open_runs[0].heartbeat_at, Some(t(90)));
-    let open = h.store.open_runs(std::slice::from_ref(&a)).await.unwrap();
-    assert_eq!(open[0].heartbeat_at, Some(t(90)));
+    // The streamed list reads every open run.
+    let everything = ListQuery {
+        limit: None,
+        after: None,
+        status: None,
+        order: ListOrder::Stable,
+    };
+    let stream = h.store.stream_evidence(&everything, t(91)).await.unwrap();
+    assert_eq!(stream.open_runs[0].heartbeat_at, Some(t(90)));
     let all = h.store.all_open_runs(10).await.unwrap();
     assert_eq!(all.len(), 1);
 }
@@ -269,9 +276,10 @@ async fn run_finish_dirties(h: Harness) {
     assert_eq!(e.last_successful_run, e.last_run);
     assert!(h
         .store
-        .open_runs(std::slice::from_ref(&a))
+        .read_evidence(std::slice::from_ref(&a), t(61))
         .await
         .unwrap()
+        .open_runs
         .is_empty());
     // Finishing twice is a conflict and changes nothing.
     let again = h

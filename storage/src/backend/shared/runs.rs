@@ -465,7 +465,7 @@ pub(crate) async fn list(
     with_gaps(&mut c, rows).await
 }
 
-fn decode_open(rows: &[DbRow]) -> StoreResult<Vec<OpenRun>> {
+pub(crate) fn decode_open(rows: &[DbRow]) -> StoreResult<Vec<OpenRun>> {
     rows.iter()
         .map(|row| {
             let status: String = row.try_get("status")?;
@@ -480,40 +480,7 @@ fn decode_open(rows: &[DbRow]) -> StoreResult<Vec<OpenRun>> {
         .collect()
 }
 
-/// The open runs of these connections, in one statement.
-pub(crate) async fn open_runs(
-    c: &mut Conn,
-    connection_ids: &[String],
-) -> StoreResult<Vec<OpenRun>> {
-    if connection_ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let sql = format!(
-        "SELECT connection_id, run_id, status, started_at, heartbeat_at FROM runs
-         WHERE status IN ('queued', 'running') AND {}
-         ORDER BY connection_id",
-        D::in_ids("connection_id", 1)
-    );
-    let rows = sqlx::query(&sql)
-        .bind(D::ids(connection_ids))
-        .fetch_all(&mut *c)
-        .await?;
-    decode_open(&rows)
-}
-
 /// Every open run, oldest first, up to `limit`.
-/// Every open run (the streamed full list's liveness): at most one per connection, and in
-/// practice the few that are collecting right now; read through the `runs_one_open` index.
-pub(crate) async fn every_open_run(c: &mut Conn) -> StoreResult<Vec<OpenRun>> {
-    let rows = sqlx::query(
-        "SELECT connection_id, run_id, status, started_at, heartbeat_at FROM runs
-         WHERE status IN ('queued', 'running')",
-    )
-    .fetch_all(&mut *c)
-    .await?;
-    decode_open(&rows)
-}
-
 pub(crate) async fn all_open_runs(pool: &Pool, limit: u32) -> StoreResult<Vec<OpenRun>> {
     let rows = sqlx::query(
         "SELECT connection_id, run_id, status, started_at, heartbeat_at FROM runs

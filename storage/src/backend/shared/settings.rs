@@ -14,21 +14,9 @@ pub(crate) async fn runtime_heartbeat(pool: &Pool, label: &str, now: Instant) ->
     Ok(())
 }
 
-pub(crate) async fn last_runtime_heartbeat(pool: &Pool) -> StoreResult<Option<(String, Instant)>> {
-    let row = sqlx::query(
-        "SELECT label, last_heartbeat_at FROM runtime_heartbeats
-         ORDER BY last_heartbeat_at DESC, label LIMIT 1",
-    )
-    .fetch_optional(pool)
-    .await?;
-    match row {
-        Some(row) => Ok(Some((
-            row.try_get("label")?,
-            lift(instant(row.try_get("last_heartbeat_at")?))?,
-        ))),
-        None => Ok(None),
-    }
-}
+/// The runtime's latest heartbeat: at most one row, `label` and `last_heartbeat_at`.
+pub(crate) const LATEST_HEARTBEAT: &str = "SELECT label, last_heartbeat_at FROM runtime_heartbeats
+     ORDER BY last_heartbeat_at DESC, label LIMIT 1";
 
 pub(crate) async fn get(pool: &Pool, key: &str) -> StoreResult<Option<String>> {
     let row = sqlx::query("SELECT value FROM settings WHERE key = $1")

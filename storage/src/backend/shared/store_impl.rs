@@ -224,11 +224,6 @@ impl Store for BackendStore {
         page::read_deep(&self.pool, connection_id, now).await
     }
 
-    async fn open_runs(&self, connection_ids: &[String]) -> StoreResult<Vec<OpenRun>> {
-        let mut c = self.pool.acquire().await?;
-        runs::open_runs(&mut c, connection_ids).await
-    }
-
     async fn all_open_runs(&self, limit: u32) -> StoreResult<Vec<OpenRun>> {
         runs::all_open_runs(&self.pool, limit).await
     }
@@ -257,9 +252,6 @@ impl Store for BackendStore {
         settings::runtime_heartbeat(&self.pool, label, now).await
     }
 
-    async fn last_runtime_heartbeat(&self) -> StoreResult<Option<(String, Instant)>> {
-        settings::last_runtime_heartbeat(&self.pool).await
-    }
 
     async fn get_setting(&self, key: &str) -> StoreResult<Option<String>> {
         settings::get(&self.pool, key).await

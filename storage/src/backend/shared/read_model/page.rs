@@ -10,6 +10,7 @@ use crate::types::{
     DeepEvidence, EvidencePage, EvidenceStream, ListKey, ListOrder, ListQuery, PagePosition,
 };
 use console_domain::evidence::Evidence;
+use console_domain::liveness::OpenRun;
 use console_domain::Instant;
 use futures::StreamExt as _;
 use std::collections::{HashMap, HashSet};
@@ -195,8 +196,8 @@ impl StreamFold {
     }
 }
 
-/// The unpaged list as a stream: one statement finds the dirty rows the query selects while
-/// another reads every open run, the page fold folds the dirty rows (its set of statements;
+/// The unpaged list as a stream: one statement reads its context (the dirty rows, every
+/// open run, the runtime's heartbeat), the page fold folds the dirty rows (its set of statements;
 /// on SQLite each publish takes one more per 500 rows beyond the first 500), and one
 /// statement streams the rows from a task that hands them over in small batches. That
 /// statement starts when the stream is first polled: until then the call holds no
@@ -208,28 +209,13 @@ pub(crate) async fn stream_all(
 ) -> StoreResult<EvidenceStream> {
     let mut binds: Vec<Bind> = Vec::new();
     let (filters, key_cols) = list_clauses(query, &mut binds)?;
-    // Every dirty row through the partial index `cse_dirty` (its predicate repeated
-    // literally, so SQLite uses it), filtered by status here rather than in SQL: a status
-    // condition would make SQLite walk that status's whole index instead.
-    let dirty_rows = async {
-        let rows =
-            sqlx::query("SELECT connection_id, status FROM connector_summary_evidence WHERE dirty")
-                .fetch_all(pool)
-                .await?;
-        StoreResult::Ok(rows)
-    };
-    let open_runs = async {
-        let mut c = pool.acquire().await?;
-        super::super::runs::every_open_run(&mut c).await
-    };
-    let (dirty_rows, open_runs) = futures::try_join!(dirty_rows, open_runs)?;
-    let mut dirty = Vec::with_capacity(dirty_rows.len());
-    for row in dirty_rows {
-        let status: String = row.try_get("status")?;
-        if query.status.is_none_or(|s| s.as_str() == status) {
-            dirty.push(row.try_get("connection_id")?);
-        }
-    }
+    let context = read_context(pool, true, None).await?;
+    let dirty: Vec<String> = context
+        .dirty
+        .into_iter()
+        .filter(|(_, status)| query.status.is_none_or(|s| s.as_str() == status))
+        .map(|(id, _)| id)
+        .collect();
     let mut fold_state = StreamFold {
         attempted: HashSet::new(),
         fresh: HashMap::new(),
@@ -275,7 +261,74 @@ pub(crate) async fn stream_all(
     let rows = futures::stream::once(async move { start() })
         .flatten()
         .boxed();
-    Ok(EvidenceStream { open_runs, rows })
+    Ok(EvidenceStream {
+        open_runs: context.open_runs,
+        runtime_heartbeat: context.runtime_heartbeat,
+        rows,
+    })
+}
+
+/// What a read is read with, from one statement: see [`read_context`].
+#[derive(Default)]
+struct ReadContext {
+    /// Every dirty row's id and status (the streamed list's context only).
+    dirty: Vec<(String, String)>,
+    open_runs: Vec<OpenRun>,
+    runtime_heartbeat: Option<(String, Instant)>,
+}
+
+/// A read's context in one statement, one round trip on one connection: as statements side
+/// by side they took a pooled connection each, and on SQLite each a trip to its
+/// connection's worker thread and back, twice (sqlx pings a connection as it returns to the
+/// pool). Each part is a branch of a `UNION ALL`, planned on its own: every dirty row when
+/// `dirty` (for the streamed list, through the partial index `cse_dirty`: its predicate is
+/// repeated literally, so SQLite uses it), the open runs through `runs_one_open` (of the
+/// connections `ids` selects, else every open run: at most one per connection, in practice
+/// the few collecting right now), and the runtime's latest heartbeat.
+async fn read_context(pool: &Pool, dirty: bool, ids: Option<&[String]>) -> StoreResult<ReadContext> {
+    let dirty_branch = if dirty {
+        "SELECT 'dirty' AS kind, connection_id, status, NULL AS run_id, NULL AS started_at,
+                NULL AS heartbeat_at
+           FROM connector_summary_evidence WHERE dirty
+         UNION ALL "
+    } else {
+        ""
+    };
+    let of_ids = match ids {
+        Some(_) => format!(" AND {}", D::in_ids("connection_id", 1)),
+        None => String::new(),
+    };
+    let sql = format!(
+        "{dirty_branch}SELECT 'run' AS kind, connection_id, status, run_id, started_at,
+                heartbeat_at
+           FROM runs WHERE status IN ('queued', 'running'){of_ids}
+         UNION ALL
+         SELECT 'runtime', h.label, NULL, NULL, NULL, h.last_heartbeat_at
+           FROM ({}) h",
+        super::super::settings::LATEST_HEARTBEAT
+    );
+    let mut statement = sqlx::query(&sql);
+    if let Some(ids) = ids {
+        statement = statement.bind(D::ids(ids));
+    }
+    let rows = statement.fetch_all(pool).await?;
+    let mut context = ReadContext::default();
+    let mut runs = Vec::new();
+    for row in rows {
+        match row.try_get::<&str, _>("kind")? {
+            "dirty" => context
+                .dirty
+                .push((row.try_get("connection_id")?, row.try_get("status")?)),
+            "run" => runs.push(row),
+            // The runtime's label and heartbeat time share the runs' columns.
+            _ => {
+                let at = lift(instant(row.try_get("heartbeat_at")?))?;
+                context.runtime_heartbeat = Some((row.try_get("connection_id")?, at));
+            }
+        }
+    }
+    context.open_runs = super::super::runs::decode_open(&runs)?;
+    Ok(context)
 }
 
 /// The evidence rows of exactly these connections (in the order given; unknown ids are
@@ -299,11 +352,7 @@ pub(crate) async fn read_ids(
     now: Instant,
 ) -> StoreResult<EvidencePage> {
     if ids.is_empty() {
-        return Ok(EvidencePage {
-            rows: Vec::new(),
-            open_runs: Vec::new(),
-            next: None,
-        });
+        return with_liveness(pool, Vec::new(), None).await;
     }
     let rows = stored_rows(pool, ids).await?;
     finish_page(pool, rows, None, now).await
@@ -334,7 +383,7 @@ pub(crate) async fn read_deep(
         }
     };
     Ok(Some(DeepEvidence {
-        page: with_open_runs(pool, vec![row.evidence], None).await?,
+        page: with_liveness(pool, vec![row.evidence], None).await?,
         extracted,
     }))
 }
@@ -351,25 +400,22 @@ async fn finish_page(
         .into_iter()
         .map(|row| row.evidence)
         .collect();
-    with_open_runs(pool, evidence, next).await
+    with_liveness(pool, evidence, next).await
 }
 
-/// A page of these rows, with their open runs (one statement).
-async fn with_open_runs(
+/// A page of these rows, with their open runs and the runtime's latest heartbeat (one
+/// statement).
+async fn with_liveness(
     pool: &Pool,
     rows: Vec<Evidence>,
     next: Option<PagePosition>,
 ) -> StoreResult<EvidencePage> {
     let ids: Vec<String> = rows.iter().map(|e| e.connection_id.clone()).collect();
-    let open_runs = if ids.is_empty() {
-        Vec::new()
-    } else {
-        let mut c = pool.acquire().await?;
-        super::super::runs::open_runs(&mut c, &ids).await?
-    };
+    let context = read_context(pool, false, Some(&ids)).await?;
     Ok(EvidencePage {
         rows,
-        open_runs,
+        open_runs: context.open_runs,
+        runtime_heartbeat: context.runtime_heartbeat,
         next,
     })
 }
