@@ -132,7 +132,9 @@ async fn the_streamed_list_walks_an_index_in_its_order() {
                 assert_eq!(rows.len(), 12, "{order:?} {status:?}");
                 let sql = take_statements()
                     .into_iter()
-                    .find(|sql| sql.contains(" ORDER BY "))
+                    // The list orders by its key (the context statement before it also
+                    // orders, to find the runtime's latest heartbeat).
+                    .find(|sql| sql.contains(" ORDER BY e."))
                     .expect("the streamed list runs one ordered statement");
 
                 let detail = plan(&h.db, &sql, status).await;

@@ -465,8 +465,8 @@ async fn a_stream_takes_no_connection_before_it_is_polled() {
 
 /// On SQLite the list reader takes each stored value as the type SQLite holds: a value of
 /// the wrong type (text where the row's record total belongs, which SQLite's column
-/// affinity lets through) ends the stream with an error after the rows before it, never a
-/// panic or a converted guess.
+/// affinity lets through) ends the stream with an error after the rows before it, and fails
+/// a page read, never a panic or a converted guess.
 #[tokio::test]
 async fn a_stored_value_of_the_wrong_type_ends_the_sqlite_stream_with_an_error() {
     use futures::StreamExt as _;
@@ -500,6 +500,11 @@ async fn a_stored_value_of_the_wrong_type_ends_the_sqlite_stream_with_an_error()
         assert_eq!(row.as_ref().unwrap(), expected);
     }
     match &streamed[40] {
+        Err(StoreError::Corrupt(message)) => assert!(!message.contains("many"), "{message}"),
+        other => panic!("expected a corrupt-value error, got {other:?}"),
+    }
+    // A page that holds the row reads it with the same reader: the same error.
+    match store.read_evidence_page(&query, t(3)).await {
         Err(StoreError::Corrupt(message)) => assert!(!message.contains("many"), "{message}"),
         other => panic!("expected a corrupt-value error, got {other:?}"),
     }
