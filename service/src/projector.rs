@@ -80,7 +80,6 @@ impl Observation {
 }
 
 impl Console {
-    /// Reads runtime liveness: the embedded runtime counts as up while this process runs it.
     /// A page's observation (its heartbeat taken out of it).
     pub(crate) fn observe(&self, page: &mut EvidencePage, now: Instant) -> Observation {
         self.observation(page.runtime_heartbeat.take(), &page.open_runs, now)

@@ -207,10 +207,10 @@ impl StreamFold {
 }
 
 /// The unpaged list as a stream: one statement reads its context (the dirty rows, every
-/// open run, the runtime's heartbeat), the page fold folds the dirty rows (its set of statements;
-/// on SQLite each publish takes one more per 500 rows beyond the first 500), and one
-/// statement streams the rows from a task that hands them over in small batches. That
-/// statement starts when the stream is first polled: until then the call holds no
+/// open run, the runtime's heartbeat), the page fold folds the dirty rows (its set of
+/// statements; on SQLite each publish takes one more per 500 rows beyond the first 500),
+/// and one statement streams the rows from a task that hands them over in small batches.
+/// That statement starts when the stream is first polled: until then the call holds no
 /// connection, so the caller may read anything else first, even on a one-connection pool.
 pub(crate) async fn stream_all(
     pool: &Pool,
@@ -219,6 +219,8 @@ pub(crate) async fn stream_all(
 ) -> StoreResult<EvidenceStream> {
     let (sql, binds) = list_statement(query)?;
     let context = read_context(pool, true, None).await?;
+    // The query's status is applied here rather than in SQL: a status condition would make
+    // SQLite walk that status's whole index instead of the dirty rows' partial index.
     let dirty: Vec<String> = context
         .dirty
         .into_iter()
