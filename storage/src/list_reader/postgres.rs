@@ -69,3 +69,81 @@ async fn read<T>(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::StoreError;
+
+    /// `n` evidence-shaped rows of literals, row `i` with id `conn_i` and `i` records: no
+    /// table, so the test needs only a server (`TEST_DATABASE_URL`, as every storage test).
+    fn rows_sql(n: u32) -> String {
+        format!(
+            "SELECT 'conn_' || i AS connection_id, 'alpha' AS connector_id,
+                    'Alpha' AS connector_display_name, NULL::text AS display_name,
+                    'active' AS status, 'api' AS source_kind, 'pull' AS recommended_mode,
+                    1000::bigint AS created_at, 1000::bigint AS updated_at,
+                    NULL::bigint AS revoked_at, '[]' AS streams, i::bigint AS total_records,
+                    NULL::text AS last_run, NULL::text AS last_successful_run,
+                    0::bigint AS consecutive_failures, 0::bigint AS consecutive_connector_errors,
+                    '[]' AS open_attention, '[]' AS unrecovered_gaps, NULL::text AS schedule,
+                    NULL::bigint AS maximum_staleness_override,
+                    NULL::bigint AS manifest_staleness_seconds, NULL::bigint AS window_seconds,
+                    NULL::text AS window_source, NULL::bigint AS stale_at,
+                    0::bigint AS needs_rank, 0::bigint AS stale_sort, false AS dirty,
+                    NULL::bigint AS dirty_since, 1::bigint AS write_seq, 1::bigint AS folded_seq,
+                    NULL::bigint AS computed_at, NULL::text AS error
+             FROM generate_series(1, {n}) AS i ORDER BY i"
+        )
+    }
+
+    /// Everything the reader sends for `sql`, with `convert`.
+    async fn read_all(
+        sql: String,
+        convert: impl FnMut(StoredRow) -> StoreResult<String> + Send + 'static,
+    ) -> Vec<StoreResult<String>> {
+        let url = std::env::var("TEST_DATABASE_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+        let pool = PgPool::connect(&url).await.expect("a Postgres server");
+        let (sender, mut receiver) = mpsc::channel(2);
+        spawn(pool.clone(), sql, Vec::new(), convert, sender);
+        let mut items = Vec::new();
+        while let Some(batch) = receiver.recv().await {
+            items.extend(batch);
+        }
+        pool.close().await;
+        items
+    }
+
+    #[tokio::test]
+    async fn rows_arrive_in_order_across_batches() {
+        let items = read_all(rows_sql(200), |(cols, m)| {
+            assert!(cols.display_name.is_none() && !m.dirty);
+            Ok(format!("{}:{}", cols.connection_id, cols.total_records))
+        })
+        .await;
+        let expected: Vec<String> = (1..=200).map(|i| format!("conn_{i}:{i}")).collect();
+        let items: Vec<String> = items.into_iter().map(Result::unwrap).collect();
+        assert_eq!(items, expected);
+    }
+
+    /// A panic while reading must not look like the end of the list: at most the rows
+    /// before it, then an error.
+    #[tokio::test]
+    async fn a_reader_that_panics_ends_the_stream_with_an_error() {
+        let items = read_all(rows_sql(200), |(cols, _)| {
+            assert!(cols.total_records < 20, "a bug in a conversion");
+            Ok(cols.connection_id)
+        })
+        .await;
+        let (last, sent) = items.split_last().unwrap();
+        assert!(
+            sent.len() < 20 && sent.iter().all(Result::is_ok),
+            "{sent:?}"
+        );
+        assert!(
+            matches!(last, Err(StoreError::Database(sqlx::Error::WorkerCrashed))),
+            "{last:?}"
+        );
+    }
+}
