@@ -218,7 +218,7 @@ pub(crate) async fn stream_all(
     now: Instant,
 ) -> StoreResult<EvidenceStream> {
     let (sql, binds) = list_statement(query)?;
-    let context = read_context(pool, true, None).await?;
+    let context = read_context(pool, ContextOf::Stream).await?;
     // The query's status is applied here rather than in SQL: a status condition would make
     // SQLite walk that status's whole index instead of the dirty rows' partial index.
     let dirty: Vec<String> = context
@@ -281,26 +281,33 @@ struct ReadContext {
     runtime_heartbeat: Option<(String, Instant)>,
 }
 
+/// Which read a context is for.
+#[derive(Clone, Copy)]
+enum ContextOf<'a> {
+    /// The streamed list: every dirty row and every open run.
+    Stream,
+    /// A page of these connections: their open runs.
+    Page(&'a [String]),
+}
+
 /// A read's context in one statement, one round trip on one connection: as statements side
 /// by side they took a pooled connection each, and on SQLite each a trip to its
 /// connection's worker thread and back, twice (sqlx pings a connection as it returns to the
-/// pool). Each part is a branch of a `UNION ALL`, planned on its own: every dirty row when
-/// `dirty` (for the streamed list, through the partial index `cse_dirty`: its predicate is
-/// repeated literally, so SQLite uses it), the open runs through `runs_one_open` (of the
-/// connections `ids` selects, else every open run: at most one per connection, in practice
-/// the few collecting right now), and the runtime's latest heartbeat.
-async fn read_context(pool: &Pool, dirty: bool, ids: Option<&[String]>) -> StoreResult<ReadContext> {
-    let dirty_branch = if dirty {
-        "SELECT 'dirty' AS kind, connection_id, status, NULL AS run_id, NULL AS started_at,
-                NULL AS heartbeat_at
-           FROM connector_summary_evidence WHERE dirty
-         UNION ALL "
-    } else {
-        ""
-    };
-    let of_ids = match ids {
-        Some(_) => format!(" AND {}", D::in_ids("connection_id", 1)),
-        None => String::new(),
+/// pool). Each part is a branch of a `UNION ALL`, planned on its own: for the stream every
+/// dirty row (through the partial index `cse_dirty`: its predicate is repeated literally, so
+/// SQLite uses it), the open runs through `runs_one_open` (a page's, or for the stream every
+/// open run: at most one per connection, in practice the few collecting right now), and the
+/// runtime's latest heartbeat.
+async fn read_context(pool: &Pool, of: ContextOf<'_>) -> StoreResult<ReadContext> {
+    let (dirty_branch, of_ids) = match of {
+        ContextOf::Stream => (
+            "SELECT 'dirty' AS kind, connection_id, status, NULL AS run_id, NULL AS started_at,
+                    NULL AS heartbeat_at
+               FROM connector_summary_evidence WHERE dirty
+             UNION ALL ",
+            String::new(),
+        ),
+        ContextOf::Page(_) => ("", format!(" AND {}", D::in_ids("connection_id", 1))),
     };
     let sql = format!(
         "{dirty_branch}SELECT 'run' AS kind, connection_id, status, run_id, started_at,
@@ -312,7 +319,7 @@ async fn read_context(pool: &Pool, dirty: bool, ids: Option<&[String]>) -> Store
         super::super::settings::LATEST_HEARTBEAT
     );
     let mut statement = sqlx::query(&sql);
-    if let Some(ids) = ids {
+    if let ContextOf::Page(ids) = of {
         statement = statement.bind(D::ids(ids));
     }
     let rows = statement.fetch_all(pool).await?;
@@ -415,7 +422,7 @@ async fn with_liveness(
     next: Option<PagePosition>,
 ) -> StoreResult<EvidencePage> {
     let ids: Vec<String> = rows.iter().map(|e| e.connection_id.clone()).collect();
-    let context = read_context(pool, false, Some(&ids)).await?;
+    let context = read_context(pool, ContextOf::Page(&ids)).await?;
     Ok(EvidencePage {
         rows,
         open_runs: context.open_runs,
