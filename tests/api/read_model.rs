@@ -18,6 +18,12 @@ fn urlencode(text: &str) -> String {
     owner_console::http::auth::encode_query_value(text)
 }
 
+async fn body_text(app: &TestApp, path: &str) -> String {
+    let response = app.owner(Method::GET, path).send().await.unwrap();
+    assert_eq!(response.status(), 200, "{path}");
+    response.text().await.unwrap()
+}
+
 async fn unscoped_item(app: &TestApp, id: &str) -> Value {
     let (_, body) = app.get_json("/_ref/connectors").await;
     body["data"]
@@ -328,8 +334,40 @@ async fn a_sweep_that_fails_part_way_reports_what_it_folded(backend: Backend) {
     app.finish().await;
 }
 
+/// The streamed full list and a page holding every connection are the same document (the
+/// page adds `has_more`), byte for byte, also for names that need escaping: the stream's
+/// items are written by sonic-rs, the page by serde_json.
+async fn the_streamed_list_is_byte_for_byte_the_page(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let manifest = json!({
+        "connector_id": "escapes", "display_name": "Quote \" back\\slash / <b>&amp;</b> \u{2028}\u{2029} \u{7f}",
+        "version": "1", "streams": [{"name": "s"}], "recommended_mode": "manual", "source_kind": "api"
+    });
+    let (status, body) = app
+        .send_json(Method::POST, "/_ref/manifests", manifest)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    for label in [
+        Some("caf\u{e9} \u{1F600} \"quoted\" C:\\path"),
+        Some("'single' \u{fffd} \u{10ffff}"),
+        None,
+    ] {
+        app.create_connection("escapes", label).await;
+        app.create_connection("github", label).await;
+    }
+    let streamed = body_text(&app, "/_ref/connectors").await;
+    let page = body_text(&app, "/_ref/connectors?limit=100").await;
+    // The names are in the list, escaped.
+    assert!(streamed.contains(r#"Quote \" back\\slash"#), "{streamed}");
+    assert!(streamed.contains(r#"\"quoted\" C:\\path"#), "{streamed}");
+    let streamed_as_page = format!("{},\"has_more\":false}}", &streamed[..streamed.len() - 1]);
+    assert_eq!(page, streamed_as_page);
+    app.finish().await;
+}
+
 on_both_backends!(
     sweeper_folds_and_reports_its_state,
+    the_streamed_list_is_byte_for_byte_the_page,
     a_sweep_that_fails_part_way_reports_what_it_folded,
     selector_resolves_exactly_as_specified,
     scoped_reads_write_nothing,
