@@ -102,9 +102,9 @@ mod tests {
         sql: String,
         convert: impl FnMut(StoredRow) -> StoreResult<String> + Send + 'static,
     ) -> Vec<StoreResult<String>> {
-        let url = std::env::var("TEST_DATABASE_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-        let pool = PgPool::connect(&url).await.expect("a Postgres server");
+        let pool = PgPool::connect(&crate::testing::admin_url())
+            .await
+            .expect("a Postgres server");
         let (sender, mut receiver) = mpsc::channel(2);
         spawn(pool.clone(), sql, Vec::new(), convert, sender);
         let mut items = Vec::new();
