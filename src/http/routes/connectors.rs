@@ -133,7 +133,7 @@ const ITEMS_PER_CHUNK: usize = 64;
 /// first byte cannot change the status any more: it is logged and the body is cut short, so
 /// the client sees a truncated (invalid) document, never a silently shorter list.
 ///
-/// Items are written by sonic-rs rather than serde_json: a summary is ~2.3 KB of mostly
+/// The body is written by sonic-rs rather than serde_json: a summary is ~2.3 KB of mostly
 /// string content, and serde_json checks every byte of it for escapes one at a time (over a
 /// quarter of the served binary's instructions on a full list of 100); sonic-rs checks 32
 /// bytes at a time and writes the same bytes (`sonic_rs_writes_what_serde_json_writes`
@@ -160,7 +160,7 @@ fn streamed_list(stream: ListStream) -> Response {
     });
     let tail = futures::stream::once(async move {
         let mut buffer = br#"],"runtime":"#.to_vec();
-        serde_json::to_writer(&mut buffer, &runtime).map_err(std::io::Error::other)?;
+        sonic_rs::to_writer(&mut buffer, &runtime).map_err(std::io::Error::other)?;
         buffer.push(b'}');
         Ok(Bytes::from(buffer))
     });
