@@ -17,6 +17,7 @@ pub mod error;
 mod evidence_row;
 mod list_reader;
 mod open;
+mod read_context;
 mod row_set;
 pub mod store;
 #[cfg(feature = "testing")]

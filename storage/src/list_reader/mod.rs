@@ -6,19 +6,55 @@
 //! - [`sqlite`]: steps the statement directly on the connection's handle, on a blocking
 //!   thread.
 //! - [`postgres`]: sqlx's rows as its driver decodes them from the socket.
+//!
+//! A reader can first read the list's context on the same connection (a [`Prelude`]), so
+//! the full list takes one connection, not one for the context and another for the rows.
 
 pub(crate) mod postgres;
 pub(crate) mod sqlite;
 
 use crate::error::{StoreError, StoreResult};
 use crate::evidence_row::StoredRow;
+use crate::read_context::ReadContext;
+use tokio::sync::oneshot;
 
 /// What a reader sends: converted rows, the last one possibly the error that ended it.
 pub(crate) type Batch<T> = Vec<StoreResult<T>>;
 
+/// The context statement a reader runs on its connection before the list statement: it
+/// sends the decoded context to `reply`, then goes on to the list only if `go_on` says so
+/// (it returns the connection to the pool otherwise, so the caller can use it, even on a
+/// one-connection pool). An error in the context goes to `reply` and ends the reader.
+pub(crate) struct Prelude {
+    pub sql: String,
+    pub reply: oneshot::Sender<StoreResult<ReadContext>>,
+    pub go_on: Box<dyn FnOnce(&ReadContext) -> bool + Send>,
+}
+
+impl Prelude {
+    /// Sends the context's outcome; whether the reader reads the list next.
+    fn answer(self, context: StoreResult<ReadContext>) -> bool {
+        let go_on = context.as_ref().is_ok_and(self.go_on);
+        // The caller went away: nobody reads the list either.
+        self.reply.send(context).is_ok() && go_on
+    }
+}
+
+/// Where an error before the context goes: to the prelude's caller, who waits for the
+/// context, or as the stream's last item when there is no prelude.
+fn failed_early(prelude: Option<Prelude>, error: StoreError) -> StoreResult<()> {
+    match prelude {
+        Some(prelude) => {
+            prelude.answer(Err(error));
+            Ok(())
+        }
+        None => Err(error),
+    }
+}
+
 /// What a reader that panicked ends its stream with: the stream must end in an error, never
 /// look complete with rows missing (a panic would otherwise just close the channel).
-fn crashed() -> StoreError {
+pub(crate) fn crashed() -> StoreError {
     StoreError::Database(sqlx::Error::WorkerCrashed)
 }
 

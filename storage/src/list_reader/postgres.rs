@@ -2,11 +2,12 @@
 //! task of their own, handed over as they arrive (a batch does not wait to fill up, so
 //! projection starts on the first rows while Postgres still sends the rest).
 
-use super::{crashed, push, Batch};
+use super::{crashed, failed_early, push, Batch, Prelude};
 use crate::backend::postgres::common::{decode_columns, decode_maintenance};
 use crate::codec::Bind;
-use crate::error::StoreResult;
+use crate::error::{StoreError, StoreResult};
 use crate::evidence_row::StoredRow;
+use crate::read_context::{ContextRow, ReadContext};
 use futures::{FutureExt as _, StreamExt as _};
 use sqlx::PgPool;
 use std::panic::AssertUnwindSafe;
@@ -20,6 +21,7 @@ const BATCH: usize = 64;
 /// (a panic ends the stream with an error, see `crashed`).
 pub(crate) fn spawn<T, F>(
     pool: PgPool,
+    prelude: Option<Prelude>,
     sql: String,
     binds: Vec<Bind>,
     mut convert: F,
@@ -29,7 +31,7 @@ pub(crate) fn spawn<T, F>(
     F: FnMut(StoredRow) -> StoreResult<T> + Send + 'static,
 {
     tokio::spawn(async move {
-        let read = read(&pool, &sql, binds, &mut convert, &sender);
+        let read = read(&pool, prelude, &sql, binds, &mut convert, &sender);
         if AssertUnwindSafe(read).catch_unwind().await.is_err() {
             let _ = sender.send(vec![Err(crashed())]).await;
         }
@@ -38,11 +40,32 @@ pub(crate) fn spawn<T, F>(
 
 async fn read<T>(
     pool: &PgPool,
+    prelude: Option<Prelude>,
     sql: &str,
     binds: Vec<Bind>,
     convert: &mut impl FnMut(StoredRow) -> StoreResult<T>,
     sender: &mpsc::Sender<Batch<T>>,
 ) {
+    let mut conn = match pool.acquire().await {
+        Ok(conn) => conn,
+        Err(e) => {
+            if let Err(e) = failed_early(prelude, e.into()) {
+                let _ = sender.send(vec![Err(e)]).await;
+            }
+            return;
+        }
+    };
+    if let Some(prelude) = prelude {
+        let rows = sqlx::query_as::<_, ContextRow>(&prelude.sql)
+            .fetch_all(&mut *conn)
+            .await;
+        let context = rows
+            .map_err(StoreError::from)
+            .and_then(ReadContext::from_rows);
+        if !prelude.answer(context) {
+            return;
+        }
+    }
     let mut query = sqlx::query(sql);
     for value in binds {
         query = match value {
@@ -50,7 +73,7 @@ async fn read<T>(
             Bind::Int(i) => query.bind(i),
         };
     }
-    let rows = query.fetch(pool).map(|row| {
+    let rows = query.fetch(&mut *conn).map(|row| {
         let row = row?;
         Ok((decode_columns(&row)?, decode_maintenance(&row)?))
     });
@@ -73,7 +96,6 @@ async fn read<T>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::StoreError;
 
     /// `n` evidence-shaped rows of literals, row `i` with id `conn_i` and `i` records: no
     /// table, so the test needs only a server (`TEST_DATABASE_URL`, as every storage test).
@@ -106,13 +128,76 @@ mod tests {
             .await
             .expect("a Postgres server");
         let (sender, mut receiver) = mpsc::channel(2);
-        spawn(pool.clone(), sql, Vec::new(), convert, sender);
+        spawn(pool.clone(), None, sql, Vec::new(), convert, sender);
         let mut items = Vec::new();
         while let Some(batch) = receiver.recv().await {
             items.extend(batch);
         }
         pool.close().await;
         items
+    }
+
+    /// A prelude's context arrives decoded before the rows, which are read on the same
+    /// connection: the list only has rows on the backend that answered the context. One
+    /// that says stop gets no rows; one that fails gets the error.
+    #[tokio::test]
+    async fn a_prelude_answers_then_its_connection_reads_the_rows() {
+        let pool = PgPool::connect(&crate::testing::admin_url())
+            .await
+            .expect("a Postgres server");
+        let read = |context_sql: &str, go_on: bool, sql: String| {
+            let (reply, context) = tokio::sync::oneshot::channel();
+            let prelude = Prelude {
+                sql: context_sql.to_owned(),
+                reply,
+                go_on: Box::new(move |_| go_on),
+            };
+            let (sender, mut receiver) = mpsc::channel(2);
+            let convert = |(cols, _): StoredRow| Ok(cols.connection_id);
+            spawn(
+                pool.clone(),
+                Some(prelude),
+                sql,
+                Vec::new(),
+                convert,
+                sender,
+            );
+            async move {
+                let context = context.await.expect("an answer");
+                let mut items = Vec::new();
+                while let Some(batch) = receiver.recv().await {
+                    items.extend(batch);
+                }
+                (context, items)
+            }
+        };
+        let context_sql = "SELECT 'runtime' AS kind, pg_backend_pid()::text AS connection_id,
+                                  NULL::text AS status, NULL::text AS run_id,
+                                  NULL::bigint AS started_at, 5000::bigint AS heartbeat_at";
+        let same_backend = rows_sql(200).replace(
+            "ORDER BY i",
+            "WHERE pg_backend_pid()::text = current_setting('test.context_pid', true) ORDER BY i",
+        );
+        // The prelude's statement names its backend; the list keeps its rows only where a
+        // setting made by that statement's connection is visible.
+        let marking = context_sql.replace(
+            "pg_backend_pid()::text AS connection_id",
+            "set_config('test.context_pid', pg_backend_pid()::text, false) AS connection_id",
+        );
+        let (context, items) = read(&marking, true, same_backend).await;
+        assert!(context.unwrap().runtime_heartbeat.is_some());
+        assert_eq!(items.len(), 200, "{:?}", items.last());
+
+        let (context, items) = read(context_sql, false, rows_sql(200)).await;
+        assert!(context.unwrap().runtime_heartbeat.is_some());
+        assert!(items.is_empty());
+        let (context, items) = read("SELECT nothing", true, rows_sql(3)).await;
+        assert!(
+            matches!(context, Err(StoreError::Database(_))),
+            "{context:?}"
+        );
+        assert!(items.is_empty());
+        pool.close().await;
     }
 
     #[tokio::test]

@@ -14,10 +14,11 @@
 //! too and handed over in batches, so the reader's task spends its time on projection and
 //! JSON while this thread reads the next rows.
 
-use super::{crashed, push, Batch};
+use super::{crashed, failed_early, push, Batch, Prelude};
 use crate::codec::Bind;
 use crate::error::{StoreError, StoreResult};
 use crate::evidence_row::StoredRow;
+use crate::read_context::{ContextRow, ReadContext};
 use libsqlite3_sys as ffi;
 use serde::de::value::Error as DeError;
 use serde::de::{self, DeserializeSeed, Visitor};
@@ -36,10 +37,12 @@ const FIRST_BATCH: usize = 16;
 const BATCH: usize = 64;
 
 /// Reads `sql`'s rows on a blocking thread, turns each into an item with `convert` and
-/// sends them to `sender` in batches. Stops after the first error (sent as the last item,
-/// also when the reader panicked) or when the receiver goes away.
+/// sends them to `sender` in batches, after the `prelude`'s context if there is one. Stops
+/// after the first error (sent as the last item, also when the reader panicked) or when the
+/// receiver goes away.
 pub(crate) fn spawn<T, F>(
     pool: SqlitePool,
+    prelude: Option<Prelude>,
     sql: String,
     binds: Vec<Bind>,
     convert: F,
@@ -50,7 +53,7 @@ pub(crate) fn spawn<T, F>(
 {
     let runtime = tokio::runtime::Handle::current();
     tokio::task::spawn_blocking(move || {
-        let read = || read(&runtime, &pool, &sql, &binds, convert, &sender);
+        let read = || read(&runtime, &pool, prelude, &sql, &binds, convert, &sender);
         let error = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(read)) {
             Ok(Ok(())) => return,
             Ok(Err(e)) => e,
@@ -63,6 +66,7 @@ pub(crate) fn spawn<T, F>(
 fn read<T, F>(
     runtime: &tokio::runtime::Handle,
     pool: &SqlitePool,
+    prelude: Option<Prelude>,
     sql: &str,
     binds: &[Bind],
     mut convert: F,
@@ -71,8 +75,21 @@ fn read<T, F>(
 where
     F: FnMut(StoredRow) -> StoreResult<T>,
 {
-    let mut conn = runtime.block_on(pool.acquire())?;
-    let mut handle = runtime.block_on(conn.lock_handle())?;
+    let mut conn = match runtime.block_on(pool.acquire()) {
+        Ok(conn) => conn,
+        Err(e) => return failed_early(prelude, e.into()),
+    };
+    let mut handle = match runtime.block_on(conn.lock_handle()) {
+        Ok(handle) => handle,
+        Err(e) => return failed_early(prelude, e.into()),
+    };
+    if let Some(prelude) = prelude {
+        // SAFETY: as below, the context's statement is finalized within the call.
+        let context = unsafe { read_context(handle.as_raw_handle(), &prelude.sql) };
+        if !prelude.answer(context) {
+            return Ok(());
+        }
+    }
     let started = std::time::Instant::now();
     // SAFETY: the handle stays locked out of its worker while the statement lives: the
     // statement is declared after the lock, so it is finalized before the lock is dropped.
@@ -90,7 +107,7 @@ where
             Err(e) => break Err(e),
         }
         rows += 1;
-        let failed = push(&mut batch, statement.row(), &mut convert);
+        let failed = push(&mut batch, statement.row::<StoredRow>(), &mut convert);
         if failed || batch.len() == limit {
             let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
             // The receiver is gone (the client disconnected): stop reading.
@@ -101,19 +118,39 @@ where
         }
     };
     drop(statement);
-    // Logged as sqlx logs its own statements (the statement-count and query-plan tests
-    // read both).
-    let elapsed_secs = started.elapsed().as_secs_f64();
-    tracing::debug!(
-        target: crate::STATEMENT_LOG,
-        { db.statement = sql, rows_returned = rows, elapsed_secs },
-        "streamed list statement"
-    );
+    log_statement(sql, rows, started);
     outcome?;
     if !batch.is_empty() {
         let _ = sender.blocking_send(batch);
     }
     Ok(())
+}
+
+/// The context statement's rows, read on the locked handle `db`.
+///
+/// # Safety
+/// `db` must stay locked out of its worker for the call.
+unsafe fn read_context(db: NonNull<ffi::sqlite3>, sql: &str) -> StoreResult<ReadContext> {
+    let started = std::time::Instant::now();
+    let mut statement = Statement::prepare(db, sql)?;
+    let mut rows = Vec::new();
+    while statement.step()? {
+        rows.push(statement.row::<ContextRow>()?);
+    }
+    drop(statement);
+    log_statement(sql, rows.len(), started);
+    ReadContext::from_rows(rows)
+}
+
+/// Logged as sqlx logs its own statements (the statement-count and query-plan tests read
+/// both).
+fn log_statement(sql: &str, rows_returned: usize, started: std::time::Instant) {
+    let elapsed_secs = started.elapsed().as_secs_f64();
+    tracing::debug!(
+        target: crate::STATEMENT_LOG,
+        { db.statement = sql, rows_returned, elapsed_secs },
+        "statement on a locked handle"
+    );
 }
 
 /// A prepared statement on a locked handle, finalized on drop.
@@ -188,18 +225,18 @@ impl Statement {
         }
     }
 
-    /// The current row as stored evidence.
-    fn row(&self) -> StoreResult<StoredRow> {
+    /// The current row as an `R`, its fields the columns in order.
+    fn row<'s, R: Deserialize<'s>>(&'s self) -> StoreResult<R> {
         let mut columns = Columns {
             statement: self,
             next: 0,
         };
-        // Not the reader's message: it can quote stored data.
-        let unreadable = |_| crate::codec::corrupt("a streamed evidence row is not readable");
-        let row = StoredRow::deserialize(&mut columns).map_err(unreadable)?;
+        // Not the deserializer's message: it can quote stored data.
+        let unreadable = |_| crate::codec::corrupt("a row read in place is not readable");
+        let row = R::deserialize(&mut columns).map_err(unreadable)?;
         if columns.next != self.columns {
             return Err(crate::codec::corrupt(
-                "the list statement's columns do not match the evidence row",
+                "a statement's columns do not match the row it is read as",
             ));
         }
         Ok(row)
@@ -238,7 +275,7 @@ impl Statement {
                         .map_err(de::Error::custom)
                 }
                 _ => Err(de::Error::custom(
-                    "a value of a type no evidence column has",
+                    "a value of a type no row read in place has",
                 )),
             }
         }
@@ -415,12 +452,103 @@ mod tests {
     ) -> Vec<StoreResult<String>> {
         let pool = SqlitePool::connect("sqlite::memory:").await.unwrap();
         let (sender, mut receiver) = mpsc::channel(2);
-        spawn(pool, sql, Vec::new(), convert, sender);
+        spawn(pool, None, sql, Vec::new(), convert, sender);
         let mut items = Vec::new();
         while let Some(batch) = receiver.recv().await {
             items.extend(batch);
         }
         items
+    }
+
+    /// What a reader with a prelude of `context_sql` answers, and the ids of the rows it
+    /// sends after it, on `pool`.
+    async fn read_after(
+        pool: &SqlitePool,
+        context_sql: &str,
+        go_on: bool,
+        sql: String,
+    ) -> (StoreResult<ReadContext>, Vec<StoreResult<String>>) {
+        let (reply, context) = tokio::sync::oneshot::channel();
+        let prelude = Prelude {
+            sql: context_sql.to_owned(),
+            reply,
+            go_on: Box::new(move |_| go_on),
+        };
+        let (sender, mut receiver) = mpsc::channel(2);
+        spawn(
+            pool.clone(),
+            Some(prelude),
+            sql,
+            Vec::new(),
+            |(cols, _)| Ok(cols.connection_id),
+            sender,
+        );
+        let context = context.await.expect("an answer");
+        let mut items = Vec::new();
+        while let Some(batch) = receiver.recv().await {
+            items.extend(batch);
+        }
+        (context, items)
+    }
+
+    /// The context arrives decoded, then the rows, read on the same connection: the
+    /// prelude creates a temporary table (one connection's own) that the list reads.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_prelude_answers_then_its_connection_reads_the_rows() {
+        let pool = SqlitePool::connect("sqlite::memory:").await.unwrap();
+        let context_sql = "SELECT 'dirty', 'conn_2', 'active', NULL, NULL, NULL
+                           UNION ALL SELECT 'runtime', 'collector', NULL, NULL, NULL, 5000";
+        let (context, items) = read_after(&pool, context_sql, true, rows_sql(3, "")).await;
+        let context = context.unwrap();
+        assert_eq!(context.dirty, [("conn_2".to_owned(), "active".to_owned())]);
+        assert_eq!(context.runtime_heartbeat.unwrap().0, "collector");
+        let items: Vec<String> = items.into_iter().map(Result::unwrap).collect();
+        assert_eq!(items, ["conn_1", "conn_2", "conn_3"]);
+
+        let marked = rows_sql(100, "").replace("FROM n", "FROM n, temp.mark");
+        let (context, items) =
+            read_after(&pool, "CREATE TEMP TABLE mark AS SELECT 1", true, marked).await;
+        assert!(context.unwrap().open_runs.is_empty());
+        assert_eq!(items.len(), 100, "{:?}", items.last());
+        assert!(items.iter().all(Result::is_ok), "{:?}", items.last());
+    }
+
+    /// A prelude that says stop gets its context and no rows, and the connection goes back
+    /// to the pool for the caller (a one-connection pool here); one that fails gets the
+    /// error.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_prelude_can_stop_the_reader_or_fail_it() {
+        let pool = sqlx::sqlite::SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(std::time::Duration::from_secs(5))
+            .connect("sqlite::memory:")
+            .await
+            .unwrap();
+        let context_sql = "SELECT 'dirty', 'conn_2', 'active', NULL, NULL, NULL";
+        let (context, items) = read_after(&pool, context_sql, false, rows_sql(600, "")).await;
+        assert_eq!(context.unwrap().dirty.len(), 1);
+        assert!(items.is_empty(), "{} rows", items.len());
+        pool.acquire()
+            .await
+            .expect("the reader gave its connection back");
+
+        let (context, items) = read_after(&pool, "SELECT nothing", true, rows_sql(3, "")).await;
+        assert!(
+            matches!(context, Err(StoreError::Database(_))),
+            "{context:?}"
+        );
+        assert!(items.is_empty());
+        let (context, _) = read_after(
+            &pool,
+            "SELECT 'unknown', 'x', NULL, NULL, NULL, NULL",
+            true,
+            rows_sql(3, ""),
+        )
+        .await;
+        assert!(
+            matches!(context, Err(StoreError::Corrupt(_))),
+            "{context:?}"
+        );
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -436,30 +436,58 @@ async fn memory_fleet(
     (store, db)
 }
 
-/// The unpaged stream's statement starts when the stream is first polled, not when
-/// `stream_evidence` returns, so a caller can still read on a one-connection database
-/// (`sqlite::memory:`) before it takes the rows. When the statement started at once, it took
-/// the only connection and filled its buffer (the fleet is larger than the rows in flight),
-/// and the read after it waited for the pool's timeout.
+/// The unpaged stream reads its context and its rows on one connection, which it holds
+/// from `stream_evidence`'s return until the rows are taken or the stream is dropped. On a
+/// one-connection database (`sqlite::memory:`) a stream dropped half-way (a client that
+/// disconnected) must give that connection back, or every later read waits for the pool's
+/// timeout. The fleet is larger than the rows the stream buffers, so its reader is still
+/// holding the connection, waiting to send, when the stream is dropped.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_stream_takes_no_connection_before_it_is_polled() {
+async fn a_dropped_stream_gives_its_connection_back() {
     use futures::StreamExt as _;
     let (store, db) = memory_fleet(600).await;
-    let query = ListQuery {
-        limit: None,
-        after: None,
-        status: None,
-        order: ListOrder::Stable,
-    };
-    let stream = store.stream_evidence(&query, t(3)).await.unwrap();
-    // Time for a statement started in the background to take the connection.
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let all = query(None, None, ListOrder::Stable);
+    let mut stream = store.stream_evidence(&all, t(3)).await.unwrap();
+    let first = stream.rows.next().await.unwrap().unwrap();
+    assert!(first.connection_id.starts_with("conn_"), "{first:?}");
+    drop(stream);
     let count = tokio::time::timeout(std::time::Duration::from_secs(5), store.count_connections())
         .await
-        .expect("a read between the call and the first poll waited for the stream's connection")
+        .expect("a read after a dropped stream waited for the stream's connection")
         .unwrap();
     assert_eq!(count, 600);
-    assert_eq!(stream.rows.count().await, 600);
+    db.close().await;
+}
+
+/// When the list has dirty rows, the reader that read the context gives its connection
+/// back before the fold runs: on a one-connection database the fold would otherwise wait
+/// for the reader, and the reader for the fold.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_folds_its_dirty_rows_on_a_one_connection_database() {
+    use futures::StreamExt as _;
+    let (store, db) = memory_fleet(600).await;
+    let all = query(None, None, ListOrder::Stable);
+    let before = store.read_evidence_page(&all, t(3)).await.unwrap().rows;
+    let renamed = &before[300].connection_id;
+    store
+        .update_connection(
+            renamed,
+            &ConnectionChange::Rename(Some("renamed".to_owned())),
+            t(4),
+        )
+        .await
+        .unwrap();
+    let read = async {
+        let stream = store.stream_evidence(&all, t(5)).await.unwrap();
+        stream.rows.map(Result::unwrap).collect::<Vec<_>>().await
+    };
+    let streamed = tokio::time::timeout(std::time::Duration::from_secs(10), read)
+        .await
+        .expect("the stream's fold waited for the stream's own connection");
+    assert_eq!(streamed.len(), 600);
+    assert_eq!(streamed[300].display_name.as_deref(), Some("renamed"));
+    let status = store.read_model_status().await.unwrap();
+    assert_eq!(status.dirty, 0, "the stream folded its dirty row");
     db.close().await;
 }
 

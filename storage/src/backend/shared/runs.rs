@@ -465,30 +465,16 @@ pub(crate) async fn list(
     with_gaps(&mut c, rows).await
 }
 
-pub(crate) fn decode_open(rows: &[DbRow]) -> StoreResult<Vec<OpenRun>> {
-    rows.iter()
-        .map(|row| {
-            let status: String = row.try_get("status")?;
-            Ok(OpenRun {
-                connection_id: row.try_get("connection_id")?,
-                run_id: row.try_get("run_id")?,
-                status: lift(parse_enum(&status, "run status", RunStatus::parse))?,
-                started_at: lift(instant(row.try_get("started_at")?))?,
-                heartbeat_at: lift(opt_instant(row.try_get("heartbeat_at")?))?,
-            })
-        })
-        .collect()
-}
-
 /// Every open run, oldest first, up to `limit`.
 pub(crate) async fn all_open_runs(pool: &Pool, limit: u32) -> StoreResult<Vec<OpenRun>> {
-    let rows = sqlx::query(
-        "SELECT connection_id, run_id, status, started_at, heartbeat_at FROM runs
-         WHERE status IN ('queued', 'running')
+    // Rows of a read's context, so one decoder reads open runs wherever they are asked.
+    let rows = sqlx::query_as::<_, crate::read_context::ContextRow>(
+        "SELECT 'run' AS kind, connection_id, status, run_id, started_at, heartbeat_at
+         FROM runs WHERE status IN ('queued', 'running')
          ORDER BY started_at, run_id LIMIT $1",
     )
     .bind(i64::from(limit))
     .fetch_all(pool)
     .await?;
-    decode_open(&rows)
+    Ok(crate::read_context::ReadContext::from_rows(rows)?.open_runs)
 }

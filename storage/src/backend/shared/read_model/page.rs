@@ -6,11 +6,11 @@ use super::extract::{extract_alone, Reading};
 use super::fold::fold_for_read;
 use crate::dialect::Dialect;
 use crate::evidence_row::EvidenceColumns;
+use crate::read_context::{ContextRow, ReadContext};
 use crate::types::{
     DeepEvidence, EvidencePage, EvidenceStream, ListKey, ListOrder, ListQuery, PagePosition,
 };
 use console_domain::evidence::Evidence;
-use console_domain::liveness::OpenRun;
 use console_domain::Instant;
 use futures::StreamExt as _;
 use std::collections::{HashMap, HashSet};
@@ -136,7 +136,7 @@ fn list_statement(query: &ListQuery) -> StoreResult<(String, Vec<Bind>)> {
 /// of 100 about 20).
 async fn read_rows(pool: &Pool, sql: String, binds: Vec<Bind>) -> StoreResult<Vec<StoredRow>> {
     let (sender, mut receiver) = tokio::sync::mpsc::channel(STREAM_DEPTH);
-    super::super::list_reader::spawn(pool.clone(), sql, binds, Ok, sender);
+    super::super::list_reader::spawn(pool.clone(), None, sql, binds, Ok, sender);
     let mut rows = Vec::new();
     while let Some(batch) = receiver.recv().await {
         for row in batch {
@@ -170,6 +170,7 @@ pub(crate) async fn read_page(
 const STREAM_DEPTH: usize = 4;
 
 /// What the fold before a stream did, for the rows the stream then meets.
+#[derive(Default)]
 struct StreamFold {
     /// Ids the fold took on (dirty when the read began).
     attempted: HashSet<String>,
@@ -206,34 +207,56 @@ impl StreamFold {
     }
 }
 
-/// The unpaged list as a stream: one statement reads its context (the dirty rows, every
-/// open run, the runtime's heartbeat), the page fold folds the dirty rows (its set of
-/// statements; on SQLite each publish takes one more per 500 rows beyond the first 500),
-/// and one statement streams the rows from a task that hands them over in small batches.
-/// That statement starts when the stream is first polled: until then the call holds no
-/// connection, so the caller may read anything else first, even on a one-connection pool.
+/// The unpaged list as a stream. One connection reads the list's context (the dirty rows,
+/// every open run, the runtime's heartbeat: one statement) and, when no row the list returns
+/// is dirty, goes straight on to the list statement, whose rows a task hands over in small
+/// batches. Otherwise the reader returns its connection, the page fold folds the dirty rows
+/// (its set of statements; on SQLite each publish takes one more per 500 rows beyond the
+/// first 500) and another reader streams the list.
+///
+/// When this returns, the stream's reader holds a connection until the rows are taken or
+/// the stream is dropped: read anything else first (on a one-connection pool a read in
+/// between waits for the stream).
 pub(crate) async fn stream_all(
     pool: &Pool,
     query: &ListQuery,
     now: Instant,
 ) -> StoreResult<EvidenceStream> {
     let (sql, binds) = list_statement(query)?;
-    let context = read_context(pool, ContextOf::Stream).await?;
     // The query's status is applied here rather than in SQL: a status condition would make
     // SQLite walk that status's whole index instead of the dirty rows' partial index.
+    let status = query.status;
+    let listed = move |row_status: &str| status.is_none_or(|s| s.as_str() == row_status);
+    let (reply, context) = tokio::sync::oneshot::channel();
+    let prelude = crate::list_reader::Prelude {
+        sql: context_statement(ContextOf::Stream),
+        reply,
+        go_on: Box::new(move |context| !context.dirty.iter().any(|(_, s)| listed(s))),
+    };
+    let (sender, receiver) = tokio::sync::mpsc::channel(STREAM_DEPTH);
+    // Nothing is folded when this reader goes on to the list.
+    let mut fold_state = StreamFold::default();
+    super::super::list_reader::spawn(
+        pool.clone(),
+        Some(prelude),
+        sql.clone(),
+        binds.clone(),
+        move |row| fold_state.evidence(row),
+        sender,
+    );
+    // A reader that panicked before answering dropped its reply.
+    let context = context.await.unwrap_or_else(|_| Err(crate::list_reader::crashed()))?;
     let dirty: Vec<String> = context
         .dirty
         .into_iter()
-        .filter(|(_, status)| query.status.is_none_or(|s| s.as_str() == status))
+        .filter(|(_, s)| listed(s))
         .map(|(id, _)| id)
         .collect();
-    let mut fold_state = StreamFold {
-        attempted: HashSet::new(),
-        fresh: HashMap::new(),
-        failed: HashMap::new(),
-        broken: None,
-    };
-    if !dirty.is_empty() {
+    let receiver = if dirty.is_empty() {
+        receiver
+    } else {
+        drop(receiver);
+        let mut fold_state = StreamFold::default();
         match fold_for_read(pool, &dirty, Reading::Changed, now).await {
             Some(o) => {
                 fold_state.fresh = o.fresh;
@@ -242,29 +265,25 @@ pub(crate) async fn stream_all(
             None => fold_state.broken = Some("source read failed while folding"),
         }
         fold_state.attempted = dirty.into_iter().collect();
-    }
-
-    let pool = pool.clone();
-    let start = move || {
         let (sender, receiver) = tokio::sync::mpsc::channel(STREAM_DEPTH);
         super::super::list_reader::spawn(
-            pool,
+            pool.clone(),
+            None,
             sql,
             binds,
             move |row| fold_state.evidence(row),
             sender,
         );
-        futures::stream::unfold(receiver, |mut receiver| async move {
-            receiver
-                .recv()
-                .await
-                .map(|batch| (futures::stream::iter(batch), receiver))
-        })
-        .flatten()
+        receiver
     };
-    let rows = futures::stream::once(async move { start() })
-        .flatten()
-        .boxed();
+    let rows = futures::stream::unfold(receiver, |mut receiver| async move {
+        receiver
+            .recv()
+            .await
+            .map(|batch| (futures::stream::iter(batch), receiver))
+    })
+    .flatten()
+    .boxed();
     Ok(EvidenceStream {
         open_runs: context.open_runs,
         runtime_heartbeat: context.runtime_heartbeat,
@@ -272,22 +291,13 @@ pub(crate) async fn stream_all(
     })
 }
 
-/// What a read is read with, from one statement: see [`read_context`].
-#[derive(Default)]
-struct ReadContext {
-    /// Every dirty row's id and status (the streamed list's context only).
-    dirty: Vec<(String, String)>,
-    open_runs: Vec<OpenRun>,
-    runtime_heartbeat: Option<(String, Instant)>,
-}
-
 /// Which read a context is for.
 #[derive(Clone, Copy)]
-enum ContextOf<'a> {
+enum ContextOf {
     /// The streamed list: every dirty row and every open run.
     Stream,
-    /// A page of these connections: their open runs.
-    Page(&'a [String]),
+    /// A page: the open runs of the connections bound as the first parameter.
+    Page,
 }
 
 /// A read's context in one statement, one round trip on one connection: as statements side
@@ -297,8 +307,8 @@ enum ContextOf<'a> {
 /// dirty row (through the partial index `cse_dirty`: its predicate is repeated literally, so
 /// SQLite uses it), the open runs through `runs_one_open` (a page's, or for the stream every
 /// open run: at most one per connection, in practice the few collecting right now), and the
-/// runtime's latest heartbeat.
-async fn read_context(pool: &Pool, of: ContextOf<'_>) -> StoreResult<ReadContext> {
+/// runtime's latest heartbeat. Its columns are [`ContextRow`]'s fields, in order.
+fn context_statement(of: ContextOf) -> String {
     let (dirty_branch, of_ids) = match of {
         ContextOf::Stream => (
             "SELECT 'dirty' AS kind, connection_id, status, NULL AS run_id, NULL AS started_at,
@@ -307,9 +317,9 @@ async fn read_context(pool: &Pool, of: ContextOf<'_>) -> StoreResult<ReadContext
              UNION ALL ",
             String::new(),
         ),
-        ContextOf::Page(_) => ("", format!(" AND {}", D::in_ids("connection_id", 1))),
+        ContextOf::Page => ("", format!(" AND {}", D::in_ids("connection_id", 1))),
     };
-    let sql = format!(
+    format!(
         "{dirty_branch}SELECT 'run' AS kind, connection_id, status, run_id, started_at,
                 heartbeat_at
            FROM runs WHERE status IN ('queued', 'running'){of_ids}
@@ -317,29 +327,16 @@ async fn read_context(pool: &Pool, of: ContextOf<'_>) -> StoreResult<ReadContext
          SELECT 'runtime', h.label, NULL, NULL, NULL, h.last_heartbeat_at
            FROM ({}) h",
         super::super::settings::LATEST_HEARTBEAT
-    );
-    let mut statement = sqlx::query(&sql);
-    if let ContextOf::Page(ids) = of {
-        statement = statement.bind(D::ids(ids));
-    }
-    let rows = statement.fetch_all(pool).await?;
-    let mut context = ReadContext::default();
-    let mut runs = Vec::new();
-    for row in rows {
-        match row.try_get::<&str, _>("kind")? {
-            "dirty" => context
-                .dirty
-                .push((row.try_get("connection_id")?, row.try_get("status")?)),
-            "run" => runs.push(row),
-            // The runtime's label and heartbeat time share the runs' columns.
-            _ => {
-                let at = lift(instant(row.try_get("heartbeat_at")?))?;
-                context.runtime_heartbeat = Some((row.try_get("connection_id")?, at));
-            }
-        }
-    }
-    context.open_runs = super::super::runs::decode_open(&runs)?;
-    Ok(context)
+    )
+}
+
+/// A page's context (see [`context_statement`]), through sqlx.
+async fn read_page_context(pool: &Pool, ids: &[String]) -> StoreResult<ReadContext> {
+    let rows = sqlx::query_as::<_, ContextRow>(&context_statement(ContextOf::Page))
+        .bind(D::ids(ids))
+        .fetch_all(pool)
+        .await?;
+    ReadContext::from_rows(rows)
 }
 
 /// The evidence rows of exactly these connections (in the order given; unknown ids are
@@ -422,7 +419,7 @@ async fn with_liveness(
     next: Option<PagePosition>,
 ) -> StoreResult<EvidencePage> {
     let ids: Vec<String> = rows.iter().map(|e| e.connection_id.clone()).collect();
-    let context = read_context(pool, ContextOf::Page(&ids)).await?;
+    let context = read_page_context(pool, &ids).await?;
     Ok(EvidencePage {
         rows,
         open_runs: context.open_runs,
