@@ -120,10 +120,11 @@ pub async fn require_owner_page(
 
 /// Renews the owner's session on the console's own traffic, pages and server functions the
 /// gate let through (a refused cross-site call must not extend it). Not on `/_ref`, which
-/// automation calls with a bearer token. (It was first kept off `/_ref` because the session
-/// save after the handler waited for the streamed list's pool connection on a pool of one;
-/// since the twenty-third round the stream takes its connection only when its body is first
-/// polled, after that save.) A failed renewal is logged: the session still holds.
+/// automation calls with a bearer token. It must stay off `/_ref`: the streamed list holds
+/// a pool connection from its handler until its body is sent, so on a pool of one
+/// (`sqlite::memory:`) a session save after the handler would wait for it
+/// (`a_session_reads_the_full_list_on_a_one_connection_database`). A failed renewal is
+/// logged: the session still holds.
 async fn renew_session(state: &AppState, session: &Session) {
     let now = state.console.now();
     if let Err(e) = console_app::session::renew_if_due(session, now, state.session_renewal).await {

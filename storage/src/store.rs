@@ -132,12 +132,12 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<EvidencePage>;
     /// Every evidence row `query` selects (its `limit` is ignored), streamed in list order:
     /// the unpaged full list. The dirty rows among them are first folded with the page fold's
-    /// set-based statements (one more statement finds them), then one statement streams the
-    /// rows, so the stream reflects every write committed before the call while memory stays
-    /// flat however large the fleet. Also reads every open run (one statement). The rows'
-    /// statement starts when the stream is first polled and then holds a pool connection
-    /// until the stream ends or is dropped: read anything else before that (a pool of one
-    /// connection, `sqlite::memory:`, would wait for it).
+    /// set-based statements (one more statement finds them, with every open run and the
+    /// runtime's heartbeat), then one statement streams the rows, so the stream reflects
+    /// every write committed before the call while memory stays flat however large the
+    /// fleet. When it returns, the stream holds a pool connection until it ends or is
+    /// dropped (the context and the rows are read on one): read anything else before the
+    /// call (a pool of one connection, `sqlite::memory:`, would wait for it).
     async fn stream_evidence(&self, query: &ListQuery, now: Instant)
         -> StoreResult<EvidenceStream>;
     /// Candidates for a `?connection=` selector. Never writes.

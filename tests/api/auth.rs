@@ -327,3 +327,39 @@ on_both_backends!(
     cookie_writes_must_be_same_origin,
     using_the_console_keeps_the_session_alive,
 );
+
+/// The unpaged list holds a pool connection from the handler until its body is sent: it
+/// reads the list's context on the connection the rows then come from. On a one-connection
+/// database (`sqlite::memory:`) anything the session layer wrote after the handler would
+/// wait for that connection while the body waited for it: `/_ref` must never save the
+/// session (it does not renew it, see `renew_session`). An owner's browser reads the whole
+/// list with its cookie; the fleet is larger than the rows the stream buffers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_reads_the_full_list_on_a_one_connection_database() {
+    let app = spawn_app_with(Backend::Sqlite, |config| {
+        config.database_url = "sqlite::memory:".to_owned();
+    })
+    .await;
+    let mut ids = Vec::new();
+    app.grow_fleet(600, &mut ids).await;
+    let cookie = app.session_cookie().await;
+    // Due for renewal, were `/_ref` to renew: the pages renew after an hour at most.
+    app.clock.advance(chrono::Duration::hours(2));
+    for _ in 0..3 {
+        let read = app
+            .anon
+            .get(app.url("/_ref/connectors"))
+            .header(reqwest::header::COOKIE, &cookie)
+            .send();
+        let response = tokio::time::timeout(Duration::from_secs(10), async {
+            let response = read.await.unwrap();
+            let status = response.status().as_u16();
+            (status, response.json::<Value>().await.unwrap())
+        })
+        .await
+        .expect("the full list waited for its own connection");
+        assert_eq!(response.0, 200);
+        assert_eq!(response.1["data"].as_array().unwrap().len(), 600);
+    }
+    app.finish().await;
+}

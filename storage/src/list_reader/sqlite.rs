@@ -12,7 +12,9 @@
 //! ordinary ordered `SELECT` and steps it on a blocking thread, reading each value where
 //! SQLite holds it: the only copy is into the row's own strings. Rows are converted there
 //! too and handed over in batches, so the reader's task spends its time on projection and
-//! JSON while this thread reads the next rows.
+//! JSON while this thread reads the next rows. The full list's context statement runs on
+//! the same locked handle first (a [`Prelude`]): through sqlx it was another connection,
+//! a trip to its worker thread and back and a ping as it returned to the pool.
 
 use super::{crashed, failed_early, push, Batch, Prelude};
 use crate::codec::Bind;
