@@ -40,6 +40,23 @@ impl Prelude {
     }
 }
 
+#[cfg(test)]
+impl Prelude {
+    /// A prelude of `sql` that always goes on (or never), and where its context arrives.
+    pub(crate) fn fixed(
+        sql: &str,
+        go_on: bool,
+    ) -> (Self, oneshot::Receiver<StoreResult<ReadContext>>) {
+        let (reply, context) = oneshot::channel();
+        let prelude = Prelude {
+            sql: sql.to_owned(),
+            reply,
+            go_on: Box::new(move |_| go_on),
+        };
+        (prelude, context)
+    }
+}
+
 /// Where an error before the context goes: to the prelude's caller, who waits for the
 /// context, or as the stream's last item when there is no prelude.
 fn failed_early(prelude: Option<Prelude>, error: StoreError) -> StoreResult<()> {

@@ -146,12 +146,7 @@ mod tests {
             .await
             .expect("a Postgres server");
         let read = |context_sql: &str, go_on: bool, sql: String| {
-            let (reply, context) = tokio::sync::oneshot::channel();
-            let prelude = Prelude {
-                sql: context_sql.to_owned(),
-                reply,
-                go_on: Box::new(move |_| go_on),
-            };
+            let (prelude, context) = Prelude::fixed(context_sql, go_on);
             let (sender, mut receiver) = mpsc::channel(2);
             let convert = |(cols, _): StoredRow| Ok(cols.connection_id);
             spawn(

@@ -470,12 +470,7 @@ mod tests {
         go_on: bool,
         sql: String,
     ) -> (StoreResult<ReadContext>, Vec<StoreResult<String>>) {
-        let (reply, context) = tokio::sync::oneshot::channel();
-        let prelude = Prelude {
-            sql: context_sql.to_owned(),
-            reply,
-            go_on: Box::new(move |_| go_on),
-        };
+        let (prelude, context) = Prelude::fixed(context_sql, go_on);
         let (sender, mut receiver) = mpsc::channel(2);
         spawn(
             pool.clone(),
