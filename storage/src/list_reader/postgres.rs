@@ -138,7 +138,8 @@ mod tests {
     }
 
     /// A prelude's context arrives decoded before the rows, which are read on the same
-    /// connection: the list only has rows on the backend that answered the context. One
+    /// connection: the list only has rows on the backend that answered the context (a
+    /// session setting, on a pool new to this test, so no other connection has it). One
     /// that says stop gets no rows; one that fails gets the error.
     #[tokio::test]
     async fn a_prelude_answers_then_its_connection_reads_the_rows() {

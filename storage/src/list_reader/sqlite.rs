@@ -86,7 +86,8 @@ where
         Err(e) => return failed_early(prelude, e.into()),
     };
     if let Some(prelude) = prelude {
-        // SAFETY: as below, the context's statement is finalized within the call.
+        // SAFETY: `handle` stays locked for the call, and the context's statement is
+        // finalized within it.
         let context = unsafe { read_context(handle.as_raw_handle(), &prelude.sql) };
         if !prelude.answer(context) {
             return Ok(());
@@ -187,7 +188,7 @@ impl Statement {
             return Err(error(db));
         }
         let raw = NonNull::new(raw)
-            .ok_or_else(|| crate::codec::corrupt("the list statement is empty"))?;
+            .ok_or_else(|| crate::codec::corrupt("a statement on a locked handle is empty"))?;
         Ok(Statement {
             columns: ffi::sqlite3_column_count(raw.as_ptr()),
             raw,
@@ -546,6 +547,9 @@ mod tests {
             matches!(context, Err(StoreError::Corrupt(_))),
             "{context:?}"
         );
+        pool.acquire()
+            .await
+            .expect("a reader whose context failed gave its connection back");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

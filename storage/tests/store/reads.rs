@@ -461,7 +461,9 @@ async fn a_dropped_stream_gives_its_connection_back() {
 
 /// When the list has dirty rows, the reader that read the context gives its connection
 /// back before the fold runs: on a one-connection database the fold would otherwise wait
-/// for the reader, and the reader for the fold.
+/// for the reader, and the reader for the fold. (That the reader stops at once rather than
+/// after filling its channel, which the caller drops, is `list_reader::sqlite`'s
+/// `a_prelude_can_stop_the_reader_or_fail_it`.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stream_folds_its_dirty_rows_on_a_one_connection_database() {
     use futures::StreamExt as _;

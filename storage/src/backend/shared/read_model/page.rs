@@ -223,8 +223,9 @@ pub(crate) async fn stream_all(
     now: Instant,
 ) -> StoreResult<EvidenceStream> {
     let (sql, binds) = list_statement(query)?;
-    // The query's status is applied here rather than in SQL: a status condition would make
-    // SQLite walk that status's whole index instead of the dirty rows' partial index.
+    // The query's status picks the dirty rows here rather than in the context statement's
+    // dirty branch: a status condition there would make SQLite walk that status's whole
+    // index instead of the dirty rows' partial index.
     let status = query.status;
     let listed = move |row_status: &str| status.is_none_or(|s| s.as_str() == row_status);
     let (reply, context) = tokio::sync::oneshot::channel();
