@@ -57,6 +57,30 @@ impl Prelude {
     }
 }
 
+/// Pool options that count every connection the pool hands out (opened or reused), so a
+/// test can tell how many connections a reader took.
+#[cfg(test)]
+pub(crate) fn counting_acquires<DB: sqlx::Database>(
+    options: sqlx::pool::PoolOptions<DB>,
+) -> (
+    sqlx::pool::PoolOptions<DB>,
+    std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let count = std::sync::Arc::new(AtomicUsize::new(0));
+    let (opened, reused) = (count.clone(), count.clone());
+    let options = options
+        .after_connect(move |_, _| {
+            opened.fetch_add(1, Ordering::SeqCst);
+            Box::pin(async { Ok(()) })
+        })
+        .before_acquire(move |_, _| {
+            reused.fetch_add(1, Ordering::SeqCst);
+            Box::pin(async { Ok(true) })
+        });
+    (options, count)
+}
+
 /// Where an error before the context goes: to the prelude's caller, who waits for the
 /// context, or as the stream's last item when there is no prelude.
 fn failed_early(prelude: Option<Prelude>, error: StoreError) -> StoreResult<()> {

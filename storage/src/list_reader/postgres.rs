@@ -137,15 +137,21 @@ mod tests {
         items
     }
 
-    /// A prelude's context arrives decoded before the rows, which are read on the same
-    /// connection: the list only has rows on the backend that answered the context (a
+    /// A prelude's context arrives decoded before the rows, which are read on the one
+    /// connection the reader took (the pool counts what it hands out): the list only has
+    /// rows on the backend that answered the context (a
     /// session setting, on a pool new to this test, so no other connection has it). One
     /// that says stop gets no rows; one that fails gets the error.
     #[tokio::test]
     async fn a_prelude_answers_then_its_connection_reads_the_rows() {
-        let pool = PgPool::connect(&crate::testing::admin_url())
+        use std::sync::atomic::Ordering;
+        let (options, acquired) =
+            super::super::counting_acquires(sqlx::postgres::PgPoolOptions::new());
+        let pool = options
+            .connect(&crate::testing::admin_url())
             .await
             .expect("a Postgres server");
+        acquired.store(0, Ordering::SeqCst);
         let read = |context_sql: &str, go_on: bool, sql: String| {
             let (prelude, context) = Prelude::fixed(context_sql, go_on);
             let (sender, mut receiver) = mpsc::channel(2);
@@ -181,6 +187,7 @@ mod tests {
             "set_config('test.context_pid', pg_backend_pid()::text, false) AS connection_id",
         );
         let (context, items) = read(&marking, true, same_backend).await;
+        assert_eq!(acquired.load(Ordering::SeqCst), 1, "connections taken");
         assert!(context.unwrap().runtime_heartbeat.is_some());
         assert_eq!(items.len(), 200, "{:?}", items.last());
 

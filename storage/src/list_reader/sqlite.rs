@@ -434,6 +434,7 @@ impl<'de> de::Deserializer<'de> for &mut Columns<'de> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sqlx::sqlite::SqlitePoolOptions;
 
     /// `n` evidence-shaped rows of literals (the evidence and maintenance columns in table
     /// order), row `i` with id `conn_i` and `i` records, plus `extra` columns.
@@ -489,14 +490,19 @@ mod tests {
         (context, items)
     }
 
-    /// The context arrives decoded, then the rows, read on the same connection: the
-    /// prelude creates a temporary table (one connection's own) that the list reads.
+    /// The context arrives decoded, then the rows, read on the one connection the reader
+    /// took: the pool counts what it hands out, and the prelude creates a temporary table
+    /// (one connection's own) that the list reads.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_prelude_answers_then_its_connection_reads_the_rows() {
-        let pool = SqlitePool::connect("sqlite::memory:").await.unwrap();
+        use std::sync::atomic::Ordering;
+        let (options, acquired) = super::super::counting_acquires(SqlitePoolOptions::new());
+        let pool = options.connect("sqlite::memory:").await.unwrap();
+        acquired.store(0, Ordering::SeqCst);
         let context_sql = "SELECT 'dirty', 'conn_2', 'active', NULL, NULL, NULL
                            UNION ALL SELECT 'runtime', 'collector', NULL, NULL, NULL, 5000";
         let (context, items) = read_after(&pool, context_sql, true, rows_sql(3, "")).await;
+        assert_eq!(acquired.load(Ordering::SeqCst), 1, "connections taken");
         let context = context.unwrap();
         assert_eq!(context.dirty, [("conn_2".to_owned(), "active".to_owned())]);
         assert_eq!(context.runtime_heartbeat.unwrap().0, "collector");
@@ -516,7 +522,7 @@ mod tests {
     /// error.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_prelude_can_stop_the_reader_or_fail_it() {
-        let pool = sqlx::sqlite::SqlitePoolOptions::new()
+        let pool = SqlitePoolOptions::new()
             .max_connections(1)
             .acquire_timeout(std::time::Duration::from_secs(5))
             .connect("sqlite::memory:")
