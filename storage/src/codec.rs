@@ -7,7 +7,6 @@ use sha2::{Digest, Sha256};
 use std::fmt::Write as _;
 
 /// A value bound to a statement built at run time.
-#[derive(Clone)]
 pub(crate) enum Bind {
     Text(String),
     Int(i64),

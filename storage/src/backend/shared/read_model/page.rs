@@ -240,8 +240,8 @@ pub(crate) async fn stream_all(
     super::super::list_reader::spawn(
         pool.clone(),
         Some(prelude),
-        sql.clone(),
-        binds.clone(),
+        sql,
+        binds,
         move |row| fold_state.evidence(row),
         sender,
     );
@@ -266,6 +266,8 @@ pub(crate) async fn stream_all(
             None => fold_state.broken = Some("source read failed while folding"),
         }
         fold_state.attempted = dirty.into_iter().collect();
+        // Built again rather than kept from the first reader: this path is the rare one.
+        let (sql, binds) = list_statement(query)?;
         let (sender, receiver) = tokio::sync::mpsc::channel(STREAM_DEPTH);
         super::super::list_reader::spawn(
             pool.clone(),
