@@ -137,44 +137,140 @@ pub(crate) fn evidence_select_list(alias: &str) -> String {
         .join(", ")
 }
 
+/// Reads a row's columns in the order a statement usually selects them (table order, as
+/// [`evidence_select_list`] writes it): the first is found by name, each next one by
+/// position when it has the name expected there, by name otherwise (a statement of another
+/// shape still decodes). sqlx finds a column by name through a hash map, and the streamed
+/// list decodes 32 named columns of every row.
+struct InOrder<'r> {
+    row: &'r DbRow,
+    next: usize,
+}
+
+impl<'r> InOrder<'r> {
+    fn starting_at(row: &'r DbRow, first: &str) -> Result<Self, sqlx::Error> {
+        use sqlx::Column as _;
+        let next = row.try_column(first)?.ordinal();
+        Ok(Self { row, next })
+    }
+
+    fn get<T>(&mut self, name: &str) -> Result<T, sqlx::Error>
+    where
+        T: sqlx::Decode<'r, Db> + sqlx::Type<Db>,
+    {
+        use sqlx::Column as _;
+        let at = self.next;
+        self.next += 1;
+        match self.row.columns().get(at) {
+            Some(column) if column.name() == name => self.row.try_get(at),
+            _ => self.row.try_get(name),
+        }
+    }
+}
+
 pub(crate) fn decode_columns(row: &DbRow) -> Result<EvidenceColumns, sqlx::Error> {
+    let mut row = InOrder::starting_at(row, "connection_id")?;
     Ok(EvidenceColumns {
-        connection_id: row.try_get("connection_id")?,
-        connector_id: row.try_get("connector_id")?,
-        connector_display_name: row.try_get("connector_display_name")?,
-        display_name: row.try_get("display_name")?,
-        status: row.try_get("status")?,
-        source_kind: row.try_get("source_kind")?,
-        recommended_mode: row.try_get("recommended_mode")?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
-        revoked_at: row.try_get("revoked_at")?,
-        streams: row.try_get("streams")?,
-        total_records: row.try_get("total_records")?,
-        last_run: row.try_get("last_run")?,
-        last_successful_run: row.try_get("last_successful_run")?,
-        consecutive_failures: row.try_get("consecutive_failures")?,
-        consecutive_connector_errors: row.try_get("consecutive_connector_errors")?,
-        open_attention: row.try_get("open_attention")?,
-        unrecovered_gaps: row.try_get("unrecovered_gaps")?,
-        schedule: row.try_get("schedule")?,
-        maximum_staleness_override: row.try_get("maximum_staleness_override")?,
-        manifest_staleness_seconds: row.try_get("manifest_staleness_seconds")?,
-        window_seconds: row.try_get("window_seconds")?,
-        window_source: row.try_get("window_source")?,
-        stale_at: row.try_get("stale_at")?,
-        needs_rank: row.try_get("needs_rank")?,
-        stale_sort: row.try_get("stale_sort")?,
+        connection_id: row.get("connection_id")?,
+        connector_id: row.get("connector_id")?,
+        connector_display_name: row.get("connector_display_name")?,
+        display_name: row.get("display_name")?,
+        status: row.get("status")?,
+        source_kind: row.get("source_kind")?,
+        recommended_mode: row.get("recommended_mode")?,
+        created_at: row.get("created_at")?,
+        updated_at: row.get("updated_at")?,
+        revoked_at: row.get("revoked_at")?,
+        streams: row.get("streams")?,
+        total_records: row.get("total_records")?,
+        last_run: row.get("last_run")?,
+        last_successful_run: row.get("last_successful_run")?,
+        consecutive_failures: row.get("consecutive_failures")?,
+        consecutive_connector_errors: row.get("consecutive_connector_errors")?,
+        open_attention: row.get("open_attention")?,
+        unrecovered_gaps: row.get("unrecovered_gaps")?,
+        schedule: row.get("schedule")?,
+        maximum_staleness_override: row.get("maximum_staleness_override")?,
+        manifest_staleness_seconds: row.get("manifest_staleness_seconds")?,
+        window_seconds: row.get("window_seconds")?,
+        window_source: row.get("window_source")?,
+        stale_at: row.get("stale_at")?,
+        needs_rank: row.get("needs_rank")?,
+        stale_sort: row.get("stale_sort")?,
     })
 }
 
 pub(crate) fn decode_maintenance(row: &DbRow) -> Result<Maintenance, sqlx::Error> {
+    let mut row = InOrder::starting_at(row, "dirty")?;
     Ok(Maintenance {
-        dirty: row.try_get("dirty")?,
-        dirty_since: row.try_get("dirty_since")?,
-        write_seq: row.try_get("write_seq")?,
-        folded_seq: row.try_get("folded_seq")?,
-        computed_at: row.try_get("computed_at")?,
-        error: row.try_get("error")?,
+        dirty: row.get("dirty")?,
+        dirty_since: row.get("dirty_since")?,
+        write_seq: row.get("write_seq")?,
+        folded_seq: row.get("folded_seq")?,
+        computed_at: row.get("computed_at")?,
+        error: row.get("error")?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::evidence_row::ColType;
+
+    /// `SELECT` of one literal per evidence and maintenance column, in `order` (indexes
+    /// into the columns in table order), after `before`: text columns hold their name,
+    /// integers their index, `dirty` is true.
+    fn literal_row(order: &[usize], before: &str) -> String {
+        let postgres = <D as crate::dialect::Dialect>::NAME == "postgres";
+        let columns: Vec<_> = EVIDENCE_COLUMNS.iter().chain(MAINTENANCE_COLUMNS).collect();
+        let values: Vec<String> = order
+            .iter()
+            .map(|&i| {
+                let (name, ty) = columns[i];
+                let value = match (ty, postgres) {
+                    (ColType::Text, _) => format!("'{name}'"),
+                    (ColType::Int, true) => format!("{i}::bigint"),
+                    (ColType::Int, false) => i.to_string(),
+                    (ColType::Bool, true) => "TRUE".to_owned(),
+                    (ColType::Bool, false) => "1".to_owned(),
+                };
+                format!("{value} AS {name}")
+            })
+            .collect();
+        format!("SELECT {before}{}", values.join(", "))
+    }
+
+    /// The columns decode to the same values whether a statement selects them in table
+    /// order (read by position) or not (by name): reversed, or after another column.
+    #[tokio::test]
+    async fn evidence_rows_decode_in_any_column_order() {
+        let url = match <D as crate::dialect::Dialect>::NAME {
+            "postgres" => crate::testing::admin_url(),
+            _ => "sqlite::memory:".to_owned(),
+        };
+        let pool = Pool::connect(&url).await.expect("a database");
+        let count = EVIDENCE_COLUMNS.len() + MAINTENANCE_COLUMNS.len();
+        let in_order: Vec<usize> = (0..count).collect();
+        let reversed: Vec<usize> = (0..count).rev().collect();
+        let mut decoded = Vec::new();
+        for sql in [
+            literal_row(&in_order, ""),
+            literal_row(&reversed, ""),
+            literal_row(&in_order, "'other' AS other, "),
+        ] {
+            let row = sqlx::query(&sql).fetch_one(&pool).await.expect(&sql);
+            decoded.push((decode_columns(&row).unwrap(), decode_maintenance(&row).unwrap()));
+        }
+        let (cols, maintenance) = &decoded[0];
+        assert_eq!(cols.connection_id, "connection_id");
+        assert_eq!(cols.streams, "streams");
+        assert_eq!(cols.display_name.as_deref(), Some("display_name"));
+        assert_eq!((cols.needs_rank, cols.stale_sort), (24, 25));
+        assert!(maintenance.dirty);
+        assert_eq!(maintenance.write_seq, 28);
+        assert_eq!(maintenance.error.as_deref(), Some("error"));
+        assert_eq!(decoded[1], decoded[0], "reversed");
+        assert_eq!(decoded[2], decoded[0], "after another column");
+        pool.close().await;
+    }
 }
