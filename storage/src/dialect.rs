@@ -42,6 +42,10 @@ pub(crate) trait Dialect {
     /// publish, so writers wait for the publish alone (the compare-and-set on the write
     /// sequence leaves a row that a write reached meanwhile dirty for the next fold).
     const FOLD_EXTRACTS_IN_TRANSACTION: bool;
+    /// Whether every row of a statement has the column types its first row has. On
+    /// Postgres a result's row description fixes them; on SQLite each value has its own
+    /// type, whatever its column declares. See `common::Verified`.
+    const COLUMN_TYPES_PER_STATEMENT: bool;
     /// Most rows one fold transaction of the sweeper takes; a larger budget is folded as
     /// several such folds.
     const FOLD_CHUNK: u32;
@@ -136,6 +140,7 @@ impl Dialect for Sqlite {
     const LOCK_FOR_WRITE: &'static str = "";
     const LOCK_SKIP_LOCKED: &'static str = "";
     const FOLD_EXTRACTS_IN_TRANSACTION: bool = false;
+    const COLUMN_TYPES_PER_STATEMENT: bool = false;
     const FOLD_CHUNK: u32 = 500;
     const FOLD_WORKERS: u32 = 1;
     const LOCK_WAIT: &'static str = "";
@@ -206,6 +211,7 @@ impl Dialect for Postgres {
     const LOCK_FOR_WRITE: &'static str = " FOR NO KEY UPDATE";
     const LOCK_SKIP_LOCKED: &'static str = " FOR UPDATE SKIP LOCKED";
     const FOLD_EXTRACTS_IN_TRANSACTION: bool = true;
+    const COLUMN_TYPES_PER_STATEMENT: bool = true;
     const FOLD_CHUNK: u32 = 250;
     const FOLD_WORKERS: u32 = 4;
     const LOCK_WAIT: &'static str = " FOR UPDATE";

@@ -3,7 +3,7 @@
 //! projection starts on the first rows while Postgres still sends the rest).
 
 use super::{crashed, failed_early, push, Batch, Prelude};
-use crate::backend::postgres::common::{decode_columns, decode_maintenance};
+use crate::backend::postgres::common::{decode_columns, decode_maintenance, Verified};
 use crate::codec::Bind;
 use crate::error::{StoreError, StoreResult};
 use crate::evidence_row::StoredRow;
@@ -73,9 +73,13 @@ async fn read<T>(
             Bind::Int(i) => query.bind(i),
         };
     }
+    let (mut columns, mut maintenance) = (Verified::default(), Verified::default());
     let rows = query.fetch(&mut *conn).map(|row| {
         let row = row?;
-        Ok((decode_columns(&row)?, decode_maintenance(&row)?))
+        Ok((
+            decode_columns(&row, &mut columns)?,
+            decode_maintenance(&row, &mut maintenance)?,
+        ))
     });
     let mut at_hand = rows.ready_chunks(BATCH);
     while let Some(rows) = at_hand.next().await {

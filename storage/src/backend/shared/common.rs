@@ -137,6 +137,17 @@ pub(crate) fn evidence_select_list(alias: &str) -> String {
         .join(", ")
 }
 
+/// What one statement's earlier rows showed about its evidence (or maintenance) columns:
+/// where the run starts, once a row had every column of it in place and of a type its field
+/// accepts. Where a statement's column types hold for all its rows (Postgres, see
+/// [`crate::dialect::Dialect::COLUMN_TYPES_PER_STATEMENT`]), later rows are then read by
+/// position without sqlx's type check of every value (its type comparisons were about 5% of
+/// a full list's instructions). One per statement: never carried over to another's rows.
+#[derive(Debug, Default)]
+pub(crate) struct Verified {
+    start: Option<usize>,
+}
+
 /// Reads a row's columns in the order a statement usually selects them (table order, as
 /// [`evidence_select_list`] writes it): the first is found by name, each next one by
 /// position when it has the name expected there, by name otherwise (a statement of another
@@ -144,14 +155,28 @@ pub(crate) fn evidence_select_list(alias: &str) -> String {
 /// list decodes 32 named columns of every row.
 struct InOrder<'r> {
     row: &'r DbRow,
+    start: usize,
     next: usize,
+    /// An earlier row of the statement verified the run: read by position, unchecked.
+    verified: bool,
+    /// So far every column was in place and its declared type accepted.
+    in_place: bool,
 }
 
 impl<'r> InOrder<'r> {
-    fn starting_at(row: &'r DbRow, first: &str) -> Result<Self, sqlx::Error> {
+    fn starting_at(row: &'r DbRow, first: &str, known: &Verified) -> Result<Self, sqlx::Error> {
         use sqlx::Column as _;
-        let next = row.try_column(first)?.ordinal();
-        Ok(Self { row, next })
+        let (start, verified) = match known.start {
+            Some(start) => (start, true),
+            None => (row.try_column(first)?.ordinal(), false),
+        };
+        Ok(Self {
+            row,
+            start,
+            next: start,
+            verified,
+            in_place: true,
+        })
     }
 
     fn get<T>(&mut self, name: &str) -> Result<T, sqlx::Error>
@@ -161,16 +186,38 @@ impl<'r> InOrder<'r> {
         use sqlx::Column as _;
         let at = self.next;
         self.next += 1;
+        if self.verified {
+            return self.row.try_get_unchecked(at);
+        }
         match self.row.columns().get(at) {
-            Some(column) if column.name() == name => self.row.try_get(at),
-            _ => self.row.try_get(name),
+            Some(column) if column.name() == name => {
+                // The column's declared type, not the value's: sqlx does not check the type
+                // of a NULL value, and a later row's value may not be NULL.
+                self.in_place &= T::compatible(column.type_info());
+                self.row.try_get(at)
+            }
+            _ => {
+                self.in_place = false;
+                self.row.try_get(name)
+            }
+        }
+    }
+
+    /// Records what this row showed, once it decoded in full.
+    fn finish(self, known: &mut Verified) {
+        if <D as crate::dialect::Dialect>::COLUMN_TYPES_PER_STATEMENT && self.in_place {
+            known.start = Some(self.start);
         }
     }
 }
 
-pub(crate) fn decode_columns(row: &DbRow) -> Result<EvidenceColumns, sqlx::Error> {
-    let mut row = InOrder::starting_at(row, "connection_id")?;
-    Ok(EvidenceColumns {
+/// One row's evidence columns; `known` is what the statement's earlier rows showed.
+pub(crate) fn decode_columns(
+    row: &DbRow,
+    known: &mut Verified,
+) -> Result<EvidenceColumns, sqlx::Error> {
+    let mut row = InOrder::starting_at(row, "connection_id", known)?;
+    let columns = EvidenceColumns {
         connection_id: row.get("connection_id")?,
         connector_id: row.get("connector_id")?,
         connector_display_name: row.get("connector_display_name")?,
@@ -197,40 +244,61 @@ pub(crate) fn decode_columns(row: &DbRow) -> Result<EvidenceColumns, sqlx::Error
         stale_at: row.get("stale_at")?,
         needs_rank: row.get("needs_rank")?,
         stale_sort: row.get("stale_sort")?,
-    })
+    };
+    row.finish(known);
+    Ok(columns)
 }
 
-pub(crate) fn decode_maintenance(row: &DbRow) -> Result<Maintenance, sqlx::Error> {
-    let mut row = InOrder::starting_at(row, "dirty")?;
-    Ok(Maintenance {
+/// One row's maintenance columns; `known` as for [`decode_columns`].
+pub(crate) fn decode_maintenance(
+    row: &DbRow,
+    known: &mut Verified,
+) -> Result<Maintenance, sqlx::Error> {
+    let mut row = InOrder::starting_at(row, "dirty", known)?;
+    let maintenance = Maintenance {
         dirty: row.get("dirty")?,
         dirty_since: row.get("dirty_since")?,
         write_seq: row.get("write_seq")?,
         folded_seq: row.get("folded_seq")?,
         computed_at: row.get("computed_at")?,
         error: row.get("error")?,
-    })
+    };
+    row.finish(known);
+    Ok(maintenance)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::evidence_row::ColType;
+    use crate::evidence_row::{ColType, StoredRow};
 
-    /// `SELECT` of one literal per evidence and maintenance column, in `order` (indexes
-    /// into the columns in table order), after `before`: text columns hold their name,
-    /// integers their index, `dirty` is true.
-    fn literal_row(order: &[usize], before: &str) -> String {
-        let postgres = <D as crate::dialect::Dialect>::NAME == "postgres";
+    fn postgres() -> bool {
+        <D as crate::dialect::Dialect>::NAME == "postgres"
+    }
+
+    async fn pool() -> Pool {
+        let url = if postgres() {
+            crate::testing::admin_url()
+        } else {
+            "sqlite::memory:".to_owned()
+        };
+        Pool::connect(&url).await.expect("a database")
+    }
+
+    /// One row of literals per evidence and maintenance column, in `order` (indexes into
+    /// the columns in table order), after `before`: text columns hold their name and
+    /// `row`, integers their index plus 100 times `row`, `dirty` is true.
+    fn literal_row(order: &[usize], before: &str, row: usize) -> String {
         let columns: Vec<_> = EVIDENCE_COLUMNS.iter().chain(MAINTENANCE_COLUMNS).collect();
         let values: Vec<String> = order
             .iter()
             .map(|&i| {
                 let (name, ty) = columns[i];
-                let value = match (ty, postgres) {
-                    (ColType::Text, _) => format!("'{name}'"),
-                    (ColType::Int, true) => format!("{i}::bigint"),
-                    (ColType::Int, false) => i.to_string(),
+                let number = i + 100 * row;
+                let value = match (ty, postgres()) {
+                    (ColType::Text, _) => format!("'{name}{row}'"),
+                    (ColType::Int, true) => format!("{number}::bigint"),
+                    (ColType::Int, false) => number.to_string(),
                     (ColType::Bool, true) => "TRUE".to_owned(),
                     (ColType::Bool, false) => "1".to_owned(),
                 };
@@ -240,37 +308,88 @@ mod tests {
         format!("SELECT {before}{}", values.join(", "))
     }
 
-    /// The columns decode to the same values whether a statement selects them in table
-    /// order (read by position) or not (by name): reversed, or after another column.
+    /// Three rows of [`literal_row`] in one statement.
+    fn literal_rows(order: &[usize], before: &str) -> String {
+        (0..3)
+            .map(|row| literal_row(order, before, row))
+            .collect::<Vec<_>>()
+            .join(" UNION ALL ")
+    }
+
+    /// Every row of `sql`, decoded as one statement's rows are, and what they verified.
+    async fn decode_all(pool: &Pool, sql: &str) -> (Vec<StoredRow>, Verified) {
+        let (mut columns, mut maintenance) = (Verified::default(), Verified::default());
+        let rows = sqlx::query(sql).fetch_all(pool).await.expect(sql);
+        let decoded = rows
+            .iter()
+            .map(|row| {
+                let cols = decode_columns(row, &mut columns).unwrap();
+                (cols, decode_maintenance(row, &mut maintenance).unwrap())
+            })
+            .collect();
+        (decoded, columns)
+    }
+
+    /// The columns decode to the same values, row after row, whether a statement selects
+    /// them in table order (read by position, later rows unchecked on Postgres) or not
+    /// (by name, every row checked): reversed, or after another column.
     #[tokio::test]
     async fn evidence_rows_decode_in_any_column_order() {
-        let url = match <D as crate::dialect::Dialect>::NAME {
-            "postgres" => crate::testing::admin_url(),
-            _ => "sqlite::memory:".to_owned(),
-        };
-        let pool = Pool::connect(&url).await.expect("a database");
+        let pool = pool().await;
         let count = EVIDENCE_COLUMNS.len() + MAINTENANCE_COLUMNS.len();
         let in_order: Vec<usize> = (0..count).collect();
         let reversed: Vec<usize> = (0..count).rev().collect();
-        let mut decoded = Vec::new();
-        for sql in [
-            literal_row(&in_order, ""),
-            literal_row(&reversed, ""),
-            literal_row(&in_order, "'other' AS other, "),
-        ] {
-            let row = sqlx::query(&sql).fetch_one(&pool).await.expect(&sql);
-            decoded.push((decode_columns(&row).unwrap(), decode_maintenance(&row).unwrap()));
+        let (decoded, verified) = decode_all(&pool, &literal_rows(&in_order, "")).await;
+        assert_eq!(verified.start.is_some(), postgres(), "{verified:?}");
+        for (row, (cols, maintenance)) in decoded.iter().enumerate() {
+            assert_eq!(cols.connection_id, format!("connection_id{row}"));
+            assert_eq!(cols.streams, format!("streams{row}"));
+            assert_eq!(cols.display_name, Some(format!("display_name{row}")));
+            let rank = (cols.needs_rank, cols.stale_sort);
+            assert_eq!(rank, (24 + 100 * row as i64, 25 + 100 * row as i64));
+            assert!(maintenance.dirty);
+            assert_eq!(maintenance.write_seq, 28 + 100 * row as i64);
+            assert_eq!(maintenance.error, Some(format!("error{row}")));
         }
-        let (cols, maintenance) = &decoded[0];
-        assert_eq!(cols.connection_id, "connection_id");
-        assert_eq!(cols.streams, "streams");
-        assert_eq!(cols.display_name.as_deref(), Some("display_name"));
-        assert_eq!((cols.needs_rank, cols.stale_sort), (24, 25));
-        assert!(maintenance.dirty);
-        assert_eq!(maintenance.write_seq, 28);
-        assert_eq!(maintenance.error.as_deref(), Some("error"));
-        assert_eq!(decoded[1], decoded[0], "reversed");
-        assert_eq!(decoded[2], decoded[0], "after another column");
+        let (reversed, verified) = decode_all(&pool, &literal_rows(&reversed, "")).await;
+        assert_eq!(verified.start, None);
+        assert_eq!(reversed, decoded, "reversed");
+        let after = literal_rows(&in_order, "'other' AS other, ");
+        let (after, verified) = decode_all(&pool, &after).await;
+        assert_eq!(verified.start.is_some(), postgres());
+        assert_eq!(after, decoded, "after another column");
+        pool.close().await;
+    }
+
+    /// A first row whose value is NULL verifies nothing about its column's type (sqlx
+    /// checks no NULL's type): a later row of a column of the wrong type is still an error,
+    /// never its bytes read as text.
+    #[tokio::test]
+    async fn a_null_in_the_first_row_leaves_later_rows_checked() {
+        let pool = pool().await;
+        let count = EVIDENCE_COLUMNS.len() + MAINTENANCE_COLUMNS.len();
+        let in_order: Vec<usize> = (0..count).collect();
+        let (null, number) = if postgres() {
+            ("NULL::bigint", "5::bigint")
+        } else {
+            ("NULL", "5")
+        };
+        let sql = [null, number]
+            .iter()
+            .enumerate()
+            .map(|(row, value)| {
+                literal_row(&in_order, "", row)
+                    .replace(&format!("'display_name{row}' AS"), &format!("{value} AS"))
+            })
+            .collect::<Vec<_>>()
+            .join(" UNION ALL ");
+        let rows = sqlx::query(&sql).fetch_all(&pool).await.expect(&sql);
+        let mut columns = Verified::default();
+        let first = decode_columns(&rows[0], &mut columns).unwrap();
+        assert_eq!(first.display_name, None);
+        assert_eq!(columns.start, None);
+        let second = decode_columns(&rows[1], &mut columns);
+        assert!(second.is_err(), "{second:?}");
         pool.close().await;
     }
 }

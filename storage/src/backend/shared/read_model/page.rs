@@ -17,12 +17,15 @@ use std::collections::{HashMap, HashSet};
 
 use crate::evidence_row::StoredRow;
 
+/// The rows of one statement.
 fn decode_rows(rows: &[DbRow]) -> StoreResult<Vec<StoredRow>> {
+    use super::super::common::{decode_columns, decode_maintenance, Verified};
+    let (mut columns, mut maintenance) = (Verified::default(), Verified::default());
     rows.iter()
         .map(|row| {
             Ok((
-                super::super::common::decode_columns(row)?,
-                super::super::common::decode_maintenance(row)?,
+                decode_columns(row, &mut columns)?,
+                decode_maintenance(row, &mut maintenance)?,
             ))
         })
         .collect()

@@ -2,6 +2,7 @@
 // connections (each batch one transaction), recompute the stream stats from `records` and
 // every evidence row with the same extraction the fold uses. Idempotent.
 
+use super::super::common::{decode_columns, decode_maintenance, Verified};
 use super::extract::{extract, Reading};
 use crate::dirty_parts::DirtyParts;
 use crate::dialect::Dialect;
@@ -97,14 +98,15 @@ async fn rebuild_batch(
     );
     let mut existing: HashMap<String, (Result<EvidenceColumns, String>, Maintenance)> =
         HashMap::new();
+    let (mut columns, mut maintenance) = (Verified::default(), Verified::default());
     for row in sqlx::query(&sql)
         .bind(D::ids(ids))
         .fetch_all(&mut *c)
         .await?
     {
         let id: String = row.try_get("connection_id")?;
-        let cols = super::super::common::decode_columns(&row).map_err(|_| "unreadable".to_owned());
-        existing.insert(id, (cols, super::super::common::decode_maintenance(&row)?));
+        let cols = decode_columns(&row, &mut columns).map_err(|_| "unreadable".to_owned());
+        existing.insert(id, (cols, decode_maintenance(&row, &mut maintenance)?));
     }
 
     // Stream stats from the records themselves.
@@ -241,9 +243,10 @@ pub(crate) async fn maintenance_rows(
     )
     .fetch_all(pool)
     .await?;
+    let mut maintenance = Verified::default();
     rows.iter()
         .map(|row| {
-            let m = super::super::common::decode_maintenance(row)?;
+            let m = decode_maintenance(row, &mut maintenance)?;
             Ok(crate::types::EvidenceMaintenance {
                 connection_id: row.try_get("connection_id")?,
                 dirty: m.dirty,
