@@ -4,6 +4,7 @@
 use crate::dirty_parts::DirtyParts;
 use crate::evidence_row::{EvidenceColumns, Maintenance, EVIDENCE_COLUMNS, MAINTENANCE_COLUMNS};
 use console_domain::Instant;
+use std::sync::LazyLock;
 
 /// Opens a writing transaction.
 pub(crate) async fn begin_write(pool: &Pool) -> StoreResult<sqlx::Transaction<'static, Db>> {
@@ -67,12 +68,27 @@ pub(crate) async fn mark_dirty(
     if !crate::testing::dirty_marking() {
         return Ok(0);
     }
+    static BY_CONNECTION: LazyLock<String> = LazyLock::new(|| mark_dirty_sql("c.connection_id"));
+    static BY_CONNECTOR: LazyLock<String> = LazyLock::new(|| mark_dirty_sql("c.connector_id"));
     let seq = next_seq(c).await?;
-    let (filter, id) = match affected {
-        Affected::Connection(id) => ("c.connection_id = $3", id),
-        Affected::Connector(id) => ("c.connector_id = $3", id),
+    let (sql, id) = match affected {
+        Affected::Connection(id) => (&BY_CONNECTION, id),
+        Affected::Connector(id) => (&BY_CONNECTOR, id),
     };
-    let sql = format!(
+    let done = sqlx::query(sql)
+        .bind(ms(now))
+        .bind(seq)
+        .bind(id)
+        .bind(parts.bits())
+        .execute(&mut *c)
+        .await?;
+    Ok(done.rows_affected())
+}
+
+/// [`mark_dirty`]'s statement for the rows whose `key` is the third parameter; built once
+/// per key.
+fn mark_dirty_sql(key: &str) -> String {
+    format!(
         "INSERT INTO connector_summary_evidence AS e (
             connection_id, connector_id, connector_display_name, display_name, status,
             source_kind, recommended_mode, created_at, updated_at, revoked_at,
@@ -83,7 +99,7 @@ pub(crate) async fn mark_dirty(
             c.maximum_staleness_seconds, 3, {no_stale},
             TRUE, $1, $2, 0, {all}
          FROM connections c JOIN connectors k ON k.connector_id = c.connector_id
-         WHERE {filter}
+         WHERE {key} = $3
          ON CONFLICT (connection_id) DO UPDATE SET
             connector_display_name = excluded.connector_display_name,
             display_name = excluded.display_name,
@@ -99,15 +115,7 @@ pub(crate) async fn mark_dirty(
                              THEN excluded.write_seq ELSE e.write_seq + 1 END",
         no_stale = crate::evidence_row::NO_STALE_AT,
         all = DirtyParts::ALL.bits(),
-    );
-    let done = sqlx::query(&sql)
-        .bind(ms(now))
-        .bind(seq)
-        .bind(id)
-        .bind(parts.bits())
-        .execute(&mut *c)
-        .await?;
-    Ok(done.rows_affected())
+    )
 }
 
 /// Locks the connection row for this writer (Postgres; SQLite already has one writer) and
@@ -127,14 +135,18 @@ pub(crate) async fn lock_connection(c: &mut Conn, connection_id: &str) -> StoreR
     }
 }
 
-/// `e.col, e.col, ...` for every evidence and maintenance column.
-pub(crate) fn evidence_select_list(alias: &str) -> String {
-    EVIDENCE_COLUMNS
-        .iter()
-        .chain(MAINTENANCE_COLUMNS)
-        .map(|(name, _)| format!("{alias}.{name}"))
-        .collect::<Vec<_>>()
-        .join(", ")
+/// `e.col, e.col, ...` for every evidence and maintenance column of the evidence row `e`,
+/// built once: the page and list statements each needed it, 32 formatted names a request.
+pub(crate) fn evidence_select_list() -> &'static str {
+    static LIST: LazyLock<String> = LazyLock::new(|| {
+        EVIDENCE_COLUMNS
+            .iter()
+            .chain(MAINTENANCE_COLUMNS)
+            .map(|(name, _)| format!("e.{name}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    });
+    &LIST
 }
 
 /// What one statement's earlier rows showed about its evidence (or maintenance) columns:

@@ -15,6 +15,7 @@ use console_domain::evidence::{CountState, Evidence, EvidenceState};
 use console_domain::Instant;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
+use std::sync::LazyLock;
 
 use crate::types::FoldClaim as Claim;
 
@@ -30,41 +31,13 @@ pub(crate) enum Scope<'a> {
 /// Reads the dirty rows of `scope`. With `lock` (inside a fold transaction) Postgres claims
 /// them `FOR UPDATE SKIP LOCKED`, so concurrent folders split the work instead of waiting.
 pub(crate) async fn claim(c: &mut Conn, scope: Scope<'_>, lock: bool) -> StoreResult<Vec<Claim>> {
-    let lock = if lock { D::LOCK_SKIP_LOCKED } else { "" };
-    let rows = match scope {
-        Scope::Ids(ids) => {
-            if ids.is_empty() {
-                return Ok(Vec::new());
-            }
-            let sql = format!(
-                "SELECT connection_id, write_seq, needs_rank, stale_sort
-                 FROM connector_summary_evidence
-                 WHERE {} AND {}
-                 ORDER BY dirty_since, connection_id{lock}",
-                D::dirty_by_key("dirty"),
-                D::in_ids("connection_id", 1)
-            );
-            sqlx::query(&sql)
-                .bind(D::ids(ids))
-                .fetch_all(&mut *c)
-                .await?
-        }
-        Scope::Oldest(budget) => {
-            // `WHERE dirty`, not `dirty = TRUE`: SQLite uses the partial index `cse_dirty`
-            // only when the query repeats its predicate literally; otherwise every sweep
-            // scans the whole table and sorts it (fold time grew with the fleet).
-            let sql = format!(
-                "SELECT connection_id, write_seq, needs_rank, stale_sort
-                 FROM connector_summary_evidence
-                 WHERE dirty
-                 ORDER BY dirty_since, connection_id LIMIT $1{lock}"
-            );
-            sqlx::query(&sql)
-                .bind(i64::from(budget))
-                .fetch_all(&mut *c)
-                .await?
-        }
+    let query = sqlx::query(claim_statement(scope, lock));
+    let query = match scope {
+        Scope::Ids([]) => return Ok(Vec::new()),
+        Scope::Ids(ids) => query.bind(D::ids(ids)),
+        Scope::Oldest(budget) => query.bind(i64::from(budget)),
     };
+    let rows = query.fetch_all(&mut *c).await?;
     rows.iter()
         .map(|row| {
             Ok(Claim {
@@ -74,6 +47,46 @@ pub(crate) async fn claim(c: &mut Conn, scope: Scope<'_>, lock: bool) -> StoreRe
             })
         })
         .collect()
+}
+
+/// [`claim`]'s statement for the kind of `scope`, with or without the lock; each built once.
+fn claim_statement(scope: Scope<'_>, lock: bool) -> &'static str {
+    static IDS: LazyLock<String> = LazyLock::new(|| claim_sql(true, ""));
+    static IDS_LOCKED: LazyLock<String> = LazyLock::new(|| claim_sql(true, D::LOCK_SKIP_LOCKED));
+    static OLDEST: LazyLock<String> = LazyLock::new(|| claim_sql(false, ""));
+    static OLDEST_LOCKED: LazyLock<String> =
+        LazyLock::new(|| claim_sql(false, D::LOCK_SKIP_LOCKED));
+    match (scope, lock) {
+        (Scope::Ids(_), false) => &IDS,
+        (Scope::Ids(_), true) => &IDS_LOCKED,
+        (Scope::Oldest(_), false) => &OLDEST,
+        (Scope::Oldest(_), true) => &OLDEST_LOCKED,
+    }
+}
+
+/// The claim of the ids bound as an array (`by_ids`) or of the oldest dirty rows up to the
+/// limit bound, then `lock`.
+fn claim_sql(by_ids: bool, lock: &str) -> String {
+    if by_ids {
+        format!(
+            "SELECT connection_id, write_seq, needs_rank, stale_sort
+             FROM connector_summary_evidence
+             WHERE {} AND {}
+             ORDER BY dirty_since, connection_id{lock}",
+            D::dirty_by_key("dirty"),
+            D::in_ids("connection_id", 1)
+        )
+    } else {
+        // `WHERE dirty`, not `dirty = TRUE`: SQLite uses the partial index `cse_dirty`
+        // only when the query repeats its predicate literally; otherwise every sweep
+        // scans the whole table and sorts it (fold time grew with the fleet).
+        format!(
+            "SELECT connection_id, write_seq, needs_rank, stale_sort
+             FROM connector_summary_evidence
+             WHERE dirty
+             ORDER BY dirty_since, connection_id LIMIT $1{lock}"
+        )
+    }
 }
 
 /// Evidence columns a fold never writes. `connection_id`, `connector_id` and `created_at`
@@ -179,32 +192,9 @@ pub(crate) async fn publish(
     }
     if attempted > 0 {
         for (rank_moved, rows) in passes.iter().zip(payloads) {
-            let set: Vec<String> = published_columns()
-                .filter(|(name, _)| *rank_moved != Some(false) || !RANK_COLUMNS.contains(name))
-                .map(|(name, _)| format!("{name} = j.{name}"))
-                .collect();
-            let same_rank = RANK_COLUMNS
-                .iter()
-                .map(|name| format!("e.{name} = j.{name}"))
-                .collect::<Vec<_>>()
-                .join(" AND ");
-            let rank_filter = match rank_moved {
-                None => String::new(),
-                Some(true) => format!(" AND NOT ({same_rank})"),
-                Some(false) => format!(" AND {same_rank}"),
-            };
+            let (head, tail) = publish_frame(*rank_moved);
             for part in rows.into_parts() {
-                let sql = format!(
-                    "UPDATE connector_summary_evidence AS e SET {},
-                        folded_seq = j.seq, dirty = FALSE, dirty_since = NULL,
-                        computed_at = j.now, error = NULL
-                     FROM {} AS j
-                     WHERE e.connection_id = j.target_id AND e.write_seq = j.seq AND {}{rank_filter}
-                     RETURNING connection_id",
-                    set.join(", "),
-                    part.sql(&publish_fields()),
-                    D::dirty_by_key("e.dirty"),
-                );
+                let sql = format!("{head}{}{tail}", part.sql(&publish_fields()));
                 let published = part.bind_to(sqlx::query(&sql)).fetch_all(&mut *c).await?;
                 for row in published {
                     out.published.insert(row.try_get("connection_id")?);
@@ -235,6 +225,52 @@ pub(crate) async fn publish(
         out.report.failed = out.failed.len() as u64;
     }
     Ok(out)
+}
+
+/// The text of a publish statement before and after its rows, for the pass over the rows
+/// whose rank `rank_moved` (every row: `None`); each built once.
+fn publish_frame(rank_moved: Option<bool>) -> &'static (String, String) {
+    static EVERY_ROW: LazyLock<(String, String)> = LazyLock::new(|| publish_frame_sql(None));
+    static RANK_STAYED: LazyLock<(String, String)> =
+        LazyLock::new(|| publish_frame_sql(Some(false)));
+    static RANK_MOVED: LazyLock<(String, String)> =
+        LazyLock::new(|| publish_frame_sql(Some(true)));
+    match rank_moved {
+        None => &EVERY_ROW,
+        Some(false) => &RANK_STAYED,
+        Some(true) => &RANK_MOVED,
+    }
+}
+
+fn publish_frame_sql(rank_moved: Option<bool>) -> (String, String) {
+    let set: Vec<String> = published_columns()
+        .filter(|(name, _)| rank_moved != Some(false) || !RANK_COLUMNS.contains(name))
+        .map(|(name, _)| format!("{name} = j.{name}"))
+        .collect();
+    let same_rank = RANK_COLUMNS
+        .iter()
+        .map(|name| format!("e.{name} = j.{name}"))
+        .collect::<Vec<_>>()
+        .join(" AND ");
+    let rank_filter = match rank_moved {
+        None => String::new(),
+        Some(true) => format!(" AND NOT ({same_rank})"),
+        Some(false) => format!(" AND {same_rank}"),
+    };
+    let head = format!(
+        "UPDATE connector_summary_evidence AS e SET {},
+            folded_seq = j.seq, dirty = FALSE, dirty_since = NULL,
+            computed_at = j.now, error = NULL
+         FROM ",
+        set.join(", ")
+    );
+    let tail = format!(
+        " AS j
+         WHERE e.connection_id = j.target_id AND e.write_seq = j.seq AND {}{rank_filter}
+         RETURNING connection_id",
+        D::dirty_by_key("e.dirty"),
+    );
+    (head, tail)
 }
 
 /// A fold's fresh evidence for the rows it extracted, with meta saying whether it was

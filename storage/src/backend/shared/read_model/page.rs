@@ -14,6 +14,7 @@ use console_domain::evidence::Evidence;
 use console_domain::Instant;
 use futures::StreamExt as _;
 use std::collections::{HashMap, HashSet};
+use std::sync::LazyLock;
 
 use crate::evidence_row::StoredRow;
 
@@ -127,7 +128,7 @@ fn list_statement(query: &ListQuery) -> StoreResult<(String, Vec<Bind>)> {
     };
     let sql = format!(
         "SELECT {} FROM connector_summary_evidence e{} ORDER BY {key_cols}{limit_clause}",
-        super::super::common::evidence_select_list("e"),
+        super::super::common::evidence_select_list(),
         where_clause(&filters),
     );
     Ok((sql, binds))
@@ -233,7 +234,7 @@ pub(crate) async fn stream_all(
     let listed = move |row_status: &str| status.is_none_or(|s| s.as_str() == row_status);
     let (reply, context) = tokio::sync::oneshot::channel();
     let prelude = crate::list_reader::Prelude {
-        sql: context_statement(ContextOf::Stream),
+        sql: context_statement(ContextOf::Stream).to_owned(),
         reply,
         go_on: Box::new(move |context| !context.dirty.iter().any(|(_, s)| listed(s))),
     };
@@ -313,8 +314,18 @@ enum ContextOf {
 /// dirty row (through the partial index `cse_dirty`: its predicate is repeated literally, so
 /// SQLite uses it), the open runs through `runs_one_open` (a page's, or for the stream every
 /// open run: at most one per connection, in practice the few collecting right now), and the
-/// runtime's latest heartbeat. Its columns are [`ContextRow`]'s fields, in order.
-fn context_statement(of: ContextOf) -> String {
+/// runtime's latest heartbeat. Its columns are [`ContextRow`]'s fields, in order. Built
+/// once per kind, on first use.
+fn context_statement(of: ContextOf) -> &'static str {
+    static STREAM: LazyLock<String> = LazyLock::new(|| context_sql(ContextOf::Stream));
+    static PAGE: LazyLock<String> = LazyLock::new(|| context_sql(ContextOf::Page));
+    match of {
+        ContextOf::Stream => &STREAM,
+        ContextOf::Page => &PAGE,
+    }
+}
+
+fn context_sql(of: ContextOf) -> String {
     let (dirty_branch, of_ids) = match of {
         ContextOf::Stream => (
             "SELECT 'dirty' AS kind, connection_id, status, NULL AS run_id, NULL AS started_at,
@@ -338,7 +349,7 @@ fn context_statement(of: ContextOf) -> String {
 
 /// A page's context (see [`context_statement`]), through sqlx.
 async fn read_page_context(pool: &Pool, ids: &[String]) -> StoreResult<ReadContext> {
-    let rows = sqlx::query_as::<_, ContextRow>(&context_statement(ContextOf::Page))
+    let rows = sqlx::query_as::<_, ContextRow>(context_statement(ContextOf::Page))
         .bind(D::ids(ids))
         .fetch_all(pool)
         .await?;
@@ -348,12 +359,14 @@ async fn read_page_context(pool: &Pool, ids: &[String]) -> StoreResult<ReadConte
 /// The evidence rows of exactly these connections (in the order given; unknown ids are
 /// skipped), as stored.
 async fn stored_rows(pool: &Pool, ids: &[String]) -> StoreResult<Vec<StoredRow>> {
-    let sql = format!(
-        "SELECT {} FROM connector_summary_evidence e WHERE {}",
-        super::super::common::evidence_select_list("e"),
-        D::in_ids("e.connection_id", 1)
-    );
-    let rows = sqlx::query(&sql).bind(D::ids(ids)).fetch_all(pool).await?;
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "SELECT {} FROM connector_summary_evidence e WHERE {}",
+            super::super::common::evidence_select_list(),
+            D::in_ids("e.connection_id", 1)
+        )
+    });
+    let rows = sqlx::query(&SQL).bind(D::ids(ids)).fetch_all(pool).await?;
     let mut rows = decode_rows(&rows)?;
     rows.sort_by_key(|(cols, _)| ids.iter().position(|id| *id == cols.connection_id));
     Ok(rows)

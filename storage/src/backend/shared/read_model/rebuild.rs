@@ -92,7 +92,7 @@ async fn rebuild_batch(
     // Hold the batch's evidence rows so no write interleaves (Postgres; SQLite has one writer).
     let sql = format!(
         "SELECT {} FROM connector_summary_evidence e WHERE {} ORDER BY e.connection_id{}",
-        super::super::common::evidence_select_list("e"),
+        super::super::common::evidence_select_list(),
         D::in_ids("e.connection_id", 1),
         D::LOCK_WAIT
     );
