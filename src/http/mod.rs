@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod error;
 pub mod extract;
+pub mod json_response;
 pub mod login;
 pub mod routes;
 pub mod server_fns;

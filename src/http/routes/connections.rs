@@ -2,6 +2,7 @@
 
 use crate::http::error::{ApiError, ApiResult, ErrorEnvelope};
 use crate::http::extract::{Json, Path, Query};
+use crate::http::json_response::JsonResponse;
 use crate::http::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -28,10 +29,10 @@ use utoipa::IntoParams;
 pub async fn create_connection(
     State(state): State<AppState>,
     Json(body): Json<CreateConnection>,
-) -> ApiResult<(StatusCode, axum::Json<SummaryItem>)> {
+) -> ApiResult<(StatusCode, JsonResponse<SummaryItem>)> {
     let created = state.console.create_connection(body).await?;
     let item = state.console.summary(&created.connection_id).await?;
-    Ok((StatusCode::CREATED, axum::Json(item)))
+    Ok((StatusCode::CREATED, JsonResponse(item)))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -61,7 +62,7 @@ pub async fn get_connection(
     State(state): State<AppState>,
     Path(connection_id): Path<String>,
     Query(params): Query<DetailParams>,
-) -> ApiResult<axum::Json<console_service::detail::ConnectionDetail>> {
+) -> ApiResult<JsonResponse<console_service::detail::ConnectionDetail>> {
     // Out of range is refused like the list's `limit`, not quietly clamped: the caller
     // would otherwise page with a size it did not ask for.
     if params
@@ -84,7 +85,7 @@ pub async fn get_connection(
             params.runs_cursor.as_deref(),
         )
         .await?;
-    Ok(axum::Json(detail))
+    Ok(JsonResponse(detail))
 }
 
 /// Why the verdict is what it is: inputs, the rule that fired, thresholds and `now`.
@@ -102,8 +103,10 @@ pub async fn get_connection(
 pub async fn diagnostics(
     State(state): State<AppState>,
     Path(connection_id): Path<String>,
-) -> ApiResult<axum::Json<console_service::detail::Diagnostics>> {
-    Ok(axum::Json(state.console.diagnostics(&connection_id).await?))
+) -> ApiResult<JsonResponse<console_service::detail::Diagnostics>> {
+    Ok(JsonResponse(
+        state.console.diagnostics(&connection_id).await?,
+    ))
 }
 
 /// Sets or clears the owner's label.
@@ -125,12 +128,12 @@ pub async fn rename_connection(
     State(state): State<AppState>,
     Path(connection_id): Path<String>,
     Json(body): Json<RenameConnection>,
-) -> ApiResult<axum::Json<SummaryItem>> {
+) -> ApiResult<JsonResponse<SummaryItem>> {
     state
         .console
         .rename_connection(&connection_id, body)
         .await?;
-    Ok(axum::Json(state.console.summary(&connection_id).await?))
+    Ok(JsonResponse(state.console.summary(&connection_id).await?))
 }
 
 /// `activate`, `pause`, `resume`, `revoke` or `reactivate`; 409 when it does not apply.
@@ -150,12 +153,12 @@ pub async fn rename_connection(
 pub async fn change_lifecycle(
     State(state): State<AppState>,
     Path((connection_id, action)): Path<(String, LifecycleAction)>,
-) -> ApiResult<axum::Json<SummaryItem>> {
+) -> ApiResult<JsonResponse<SummaryItem>> {
     state
         .console
         .change_lifecycle(&connection_id, action)
         .await?;
-    Ok(axum::Json(state.console.summary(&connection_id).await?))
+    Ok(JsonResponse(state.console.summary(&connection_id).await?))
 }
 
 /// Deletes the connection with its records, runs, attention and evidence.
@@ -197,7 +200,7 @@ pub async fn put_schedule(
     State(state): State<AppState>,
     Path(connection_id): Path<String>,
     Json(body): Json<PutSchedule>,
-) -> ApiResult<axum::Json<SummaryItem>> {
+) -> ApiResult<JsonResponse<SummaryItem>> {
     state.console.put_schedule(&connection_id, body).await?;
-    Ok(axum::Json(state.console.summary(&connection_id).await?))
+    Ok(JsonResponse(state.console.summary(&connection_id).await?))
 }

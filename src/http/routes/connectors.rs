@@ -2,6 +2,7 @@
 
 use crate::http::error::{ApiError, ApiResult, ErrorEnvelope};
 use crate::http::extract::{Json, Query};
+use crate::http::json_response::JsonResponse;
 use crate::http::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -96,7 +97,7 @@ pub async fn list_connectors(
                     .health
                     .is_none_or(|h| item.connection_health.state == h)
         });
-        return Ok(axum::Json(ListEnvelope::new(page, false)).into_response());
+        return Ok(JsonResponse(ListEnvelope::new(page, false)).into_response());
     }
     let paged = params.limit.is_some() || params.cursor.is_some();
     if !paged {
@@ -120,7 +121,7 @@ pub async fn list_connectors(
         needs_you_first: params.order == Some(ListOrderParam::NeedsYouFirst),
     };
     let page = state.console.list(&request).await?;
-    Ok(axum::Json(ListEnvelope::new(page, paged)).into_response())
+    Ok(JsonResponse(ListEnvelope::new(page, paged)).into_response())
 }
 
 /// Items per body chunk: big enough that chunk framing costs nothing, small enough that the
@@ -133,11 +134,10 @@ const ITEMS_PER_CHUNK: usize = 64;
 /// first byte cannot change the status any more: it is logged and the body is cut short, so
 /// the client sees a truncated (invalid) document, never a silently shorter list.
 ///
-/// The body is written by sonic-rs rather than serde_json: a summary is ~2.3 KB of mostly
-/// string content, and serde_json checks every byte of it for escapes one at a time (over a
-/// quarter of the served binary's instructions on a full list of 100); sonic-rs checks 32
-/// bytes at a time and writes the same bytes (`sonic_rs_writes_what_serde_json_writes`
-/// below, and the API test `the_streamed_list_is_byte_for_byte_the_page`).
+/// The body is written by sonic-rs rather than serde_json, as every summary-carrying body is
+/// (see [`crate::http::json_response`]: serde_json's escape checks were over a quarter of
+/// the served binary's instructions on a full list of 100), and the same bytes as the page
+/// (the API test `the_streamed_list_is_byte_for_byte_the_page`).
 fn streamed_list(stream: ListStream) -> Response {
     let ListStream { runtime, items } = stream;
     let head = futures::stream::once(std::future::ready(Ok::<_, std::io::Error>(
@@ -234,41 +234,4 @@ pub async fn register_manifest(
             changed,
         }),
     ))
-}
-
-#[cfg(test)]
-mod tests {
-    use proptest::prelude::*;
-    use serde_json::Value;
-
-    /// JSON values as summaries hold them: no floats (a summary has none, and the two
-    /// crates may spell a float differently), any text, nested objects and arrays.
-    fn value() -> impl Strategy<Value = Value> {
-        let leaf = prop_oneof![
-            Just(Value::Null),
-            any::<bool>().prop_map(Value::Bool),
-            any::<i64>().prop_map(Value::from),
-            any::<u64>().prop_map(Value::from),
-            any::<String>().prop_map(Value::String),
-            // Every byte serde_json escapes, with ASCII around it.
-            proptest::collection::vec(0u8..0x80, 0..80)
-                .prop_map(|bytes| Value::String(bytes.into_iter().map(char::from).collect())),
-        ];
-        leaf.prop_recursive(4, 64, 8, |inner| {
-            prop_oneof![
-                proptest::collection::vec(inner.clone(), 0..8).prop_map(Value::Array),
-                proptest::collection::btree_map(any::<String>(), inner, 0..8)
-                    .prop_map(|map| Value::Object(map.into_iter().collect())),
-            ]
-        })
-    }
-
-    proptest! {
-        #[test]
-        fn sonic_rs_writes_what_serde_json_writes(value in value()) {
-            let mut sonic = Vec::new();
-            sonic_rs::to_writer(&mut sonic, &value).unwrap();
-            prop_assert_eq!(String::from_utf8(sonic).unwrap(), serde_json::to_string(&value).unwrap());
-        }
-    }
 }
