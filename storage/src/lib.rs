@@ -10,6 +10,7 @@
 
 mod assemble;
 mod backend;
+mod built_once;
 mod codec;
 mod dialect;
 mod dirty_parts;

@@ -1,6 +1,7 @@
 // Shared helpers of one backend: write transactions, the global write sequence, dirty
 // marking, and decoding of evidence rows. Compiled once per backend (see backend/mod.rs).
 
+use crate::built_once::BuiltOnce;
 use crate::dirty_parts::DirtyParts;
 use crate::evidence_row::{EvidenceColumns, Maintenance, EVIDENCE_COLUMNS, MAINTENANCE_COLUMNS};
 use console_domain::Instant;
@@ -68,13 +69,13 @@ pub(crate) async fn mark_dirty(
     if !crate::testing::dirty_marking() {
         return Ok(0);
     }
-    static BY_CONNECTION: LazyLock<String> = LazyLock::new(|| mark_dirty_sql("c.connection_id"));
-    static BY_CONNECTOR: LazyLock<String> = LazyLock::new(|| mark_dirty_sql("c.connector_id"));
+    static TEXTS: BuiltOnce<String, 2> = BuiltOnce::new();
     let seq = next_seq(c).await?;
-    let (sql, id) = match affected {
-        Affected::Connection(id) => (&BY_CONNECTION, id),
-        Affected::Connector(id) => (&BY_CONNECTOR, id),
+    let (kind, key, id) = match affected {
+        Affected::Connection(id) => (0, "c.connection_id", id),
+        Affected::Connector(id) => (1, "c.connector_id", id),
     };
+    let sql = TEXTS.get(kind, || mark_dirty_sql(key));
     let done = sqlx::query(sql)
         .bind(ms(now))
         .bind(seq)

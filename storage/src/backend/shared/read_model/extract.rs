@@ -7,6 +7,7 @@
 // writes since their last fold touched those parts (`dirty_parts`) and carries the other
 // rows' parts over from the stored evidence, read by the same statement.
 
+use crate::built_once::BuiltOnce;
 use crate::assemble::{
     assemble, Carried, CarriedRuns, ConnectionSource, ConnectorSource, GapSource, Parts,
     RunSource, ScheduleSource, StatSource,
@@ -18,7 +19,6 @@ use console_domain::evidence::Evidence;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use std::collections::HashMap;
-use std::sync::LazyLock;
 
 /// Per connection that exists: its evidence, or a sanitized reason it could not be built.
 pub(crate) type Extracted = HashMap<String, Result<Evidence, String>>;
@@ -209,17 +209,10 @@ type AttentionRow = (String, String);
 /// `(connection_id, run_id, stream, reason, retryable)`
 type GapRow = (String, String, String, String, StoredBool);
 
-/// The extraction's text for `reading`, built on first use and kept for the process's life
-/// (one per backend: this file is compiled once per backend). Building it on every call
-/// was a fifth of a Postgres detail read's instructions and 14% of a SQLite one's
-/// (docs/performance.md, "Twenty-ninth round").
+/// The extraction's text for `reading`, built once.
 fn extraction_statement(reading: Reading) -> &'static str {
-    static FULL: LazyLock<String> = LazyLock::new(|| extraction_sql(Reading::Full));
-    static CHANGED: LazyLock<String> = LazyLock::new(|| extraction_sql(Reading::Changed));
-    match reading {
-        Reading::Full => &FULL,
-        Reading::Changed => &CHANGED,
-    }
+    static TEXTS: BuiltOnce<String, 2> = BuiltOnce::new();
+    TEXTS.get(reading as usize, || extraction_sql(reading))
 }
 
 /// The SQL of the extraction: one row, seven JSON arrays. Every question is driven by the

@@ -7,6 +7,7 @@
 
 use super::super::common::begin_fold;
 use super::extract::{extract, extract_alone, Extracted, Reading};
+use crate::built_once::BuiltOnce;
 use crate::dialect::Dialect;
 use crate::evidence_row::{ColType, EvidenceColumns, EVIDENCE_COLUMNS};
 use crate::row_set::EvidenceRowSet as _;
@@ -15,7 +16,6 @@ use console_domain::evidence::{CountState, Evidence, EvidenceState};
 use console_domain::Instant;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
-use std::sync::LazyLock;
 
 use crate::types::FoldClaim as Claim;
 
@@ -51,17 +51,11 @@ pub(crate) async fn claim(c: &mut Conn, scope: Scope<'_>, lock: bool) -> StoreRe
 
 /// [`claim`]'s statement for the kind of `scope`, with or without the lock; each built once.
 fn claim_statement(scope: Scope<'_>, lock: bool) -> &'static str {
-    static IDS: LazyLock<String> = LazyLock::new(|| claim_sql(true, ""));
-    static IDS_LOCKED: LazyLock<String> = LazyLock::new(|| claim_sql(true, D::LOCK_SKIP_LOCKED));
-    static OLDEST: LazyLock<String> = LazyLock::new(|| claim_sql(false, ""));
-    static OLDEST_LOCKED: LazyLock<String> =
-        LazyLock::new(|| claim_sql(false, D::LOCK_SKIP_LOCKED));
-    match (scope, lock) {
-        (Scope::Ids(_), false) => &IDS,
-        (Scope::Ids(_), true) => &IDS_LOCKED,
-        (Scope::Oldest(_), false) => &OLDEST,
-        (Scope::Oldest(_), true) => &OLDEST_LOCKED,
-    }
+    static TEXTS: BuiltOnce<String, 4> = BuiltOnce::new();
+    let by_ids = matches!(scope, Scope::Ids(_));
+    TEXTS.get(2 * usize::from(by_ids) + usize::from(lock), || {
+        claim_sql(by_ids, if lock { D::LOCK_SKIP_LOCKED } else { "" })
+    })
 }
 
 /// The claim of the ids bound as an array (`by_ids`) or of the oldest dirty rows up to the
@@ -230,16 +224,13 @@ pub(crate) async fn publish(
 /// The text of a publish statement before and after its rows, for the pass over the rows
 /// whose rank `rank_moved` (every row: `None`); each built once.
 fn publish_frame(rank_moved: Option<bool>) -> &'static (String, String) {
-    static EVERY_ROW: LazyLock<(String, String)> = LazyLock::new(|| publish_frame_sql(None));
-    static RANK_STAYED: LazyLock<(String, String)> =
-        LazyLock::new(|| publish_frame_sql(Some(false)));
-    static RANK_MOVED: LazyLock<(String, String)> =
-        LazyLock::new(|| publish_frame_sql(Some(true)));
-    match rank_moved {
-        None => &EVERY_ROW,
-        Some(false) => &RANK_STAYED,
-        Some(true) => &RANK_MOVED,
-    }
+    static TEXTS: BuiltOnce<(String, String), 3> = BuiltOnce::new();
+    let kind = match rank_moved {
+        None => 0,
+        Some(false) => 1,
+        Some(true) => 2,
+    };
+    TEXTS.get(kind, || publish_frame_sql(rank_moved))
 }
 
 fn publish_frame_sql(rank_moved: Option<bool>) -> (String, String) {

@@ -4,6 +4,7 @@
 
 use super::extract::{extract_alone, Reading};
 use super::fold::fold_for_read;
+use crate::built_once::BuiltOnce;
 use crate::dialect::Dialect;
 use crate::evidence_row::EvidenceColumns;
 use crate::read_context::{ContextRow, ReadContext};
@@ -315,14 +316,10 @@ enum ContextOf {
 /// SQLite uses it), the open runs through `runs_one_open` (a page's, or for the stream every
 /// open run: at most one per connection, in practice the few collecting right now), and the
 /// runtime's latest heartbeat. Its columns are [`ContextRow`]'s fields, in order. Built
-/// once per kind, on first use.
+/// once per kind.
 fn context_statement(of: ContextOf) -> &'static str {
-    static STREAM: LazyLock<String> = LazyLock::new(|| context_sql(ContextOf::Stream));
-    static PAGE: LazyLock<String> = LazyLock::new(|| context_sql(ContextOf::Page));
-    match of {
-        ContextOf::Stream => &STREAM,
-        ContextOf::Page => &PAGE,
-    }
+    static TEXTS: BuiltOnce<String, 2> = BuiltOnce::new();
+    TEXTS.get(of as usize, || context_sql(of))
 }
 
 fn context_sql(of: ContextOf) -> String {
