@@ -128,6 +128,11 @@ pub async fn list_connectors(
 /// server holds only a few tens of KB of the body at a time.
 const ITEMS_PER_CHUNK: usize = 64;
 
+/// Bytes reserved per item of a chunk: a summary is about 2.3 KB, so a chunk's buffer is not
+/// grown and copied while it fills (with 2,048 it was, once per chunk: a full list of 100
+/// took 0.7% more instructions).
+const ITEM_BYTES: usize = 2_560;
+
 /// The unpaged list as a chunked body, byte for byte what serializing [`ListEnvelope`]
 /// gives: `{"object":"list","data":[` items `],"runtime":{...}}`. Items are serialized as
 /// storage streams them, so memory stays flat at any fleet size. A storage error after the
@@ -145,7 +150,7 @@ fn streamed_list(stream: ListStream) -> Response {
     )));
     let mut first = true;
     let body = items.ready_chunks(ITEMS_PER_CHUNK).map(move |chunk| {
-        let mut buffer = Vec::with_capacity(chunk.len() * 2_048);
+        let mut buffer = Vec::with_capacity(chunk.len() * ITEM_BYTES);
         for item in chunk {
             let item = item.map_err(|e| {
                 tracing::error!(error = %e, "streamed connector list failed; body cut short");
