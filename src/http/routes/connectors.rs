@@ -125,7 +125,7 @@ pub async fn list_connectors(
 }
 
 /// Items per body chunk: big enough that chunk framing costs nothing, small enough that the
-/// server holds only a few tens of KB of the body at a time.
+/// server holds only a few chunks of the body (about 150 KB each) at a time.
 const ITEMS_PER_CHUNK: usize = 64;
 
 /// Bytes reserved per item of a chunk: a summary is about 2.3 KB, so a chunk's buffer is not
