@@ -9,10 +9,12 @@
 //!
 //! A reader can first read the list's context on the same connection (a [`Prelude`]), so
 //! the full list takes one connection, not one for the context and another for the rows.
+//! It reads one [`ListStatement`]: a page's, or the unpaged list's.
 
 pub(crate) mod postgres;
 pub(crate) mod sqlite;
 
+use crate::codec::Bind;
 use crate::error::{StoreError, StoreResult};
 use crate::evidence_row::StoredRow;
 use crate::read_context::ReadContext;
@@ -20,6 +22,17 @@ use tokio::sync::oneshot;
 
 /// What a reader sends: converted rows, the last one possibly the error that ended it.
 pub(crate) type Batch<T> = Vec<StoreResult<T>>;
+
+/// The statement a reader runs for the rows, and its binds.
+pub(crate) struct ListStatement {
+    pub sql: String,
+    pub binds: Vec<Bind>,
+    /// Every row the query matches, no `LIMIT`: the list must walk its order's index, so
+    /// its first rows leave before the last are read. SQLite's planner walks it at every
+    /// size; Postgres's sorts a small fleet's rows instead, so its reader turns sorting off
+    /// for this statement (see [`postgres`]).
+    pub unpaged: bool,
+}
 
 /// The context statement a reader runs on its connection before the list statement: it
 /// sends the decoded context to `reply`, then goes on to the list only if `go_on` says so
@@ -37,6 +50,18 @@ impl Prelude {
         let go_on = context.as_ref().is_ok_and(self.go_on);
         // The caller went away: nobody reads the list either.
         self.reply.send(context).is_ok() && go_on
+    }
+}
+
+#[cfg(test)]
+impl ListStatement {
+    /// `sql` without binds.
+    pub(crate) fn plain(sql: String, unpaged: bool) -> Self {
+        ListStatement {
+            sql,
+            binds: Vec::new(),
+            unpaged,
+        }
     }
 }
 

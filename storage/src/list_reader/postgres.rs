@@ -1,15 +1,23 @@
 //! The streamed list on Postgres: rows as sqlx's driver decodes them from the socket, on a
 //! task of their own, handed over as they arrive (a batch does not wait to fill up, so
 //! projection starts on the first rows while Postgres still sends the rest).
+//!
+//! The unpaged list is read in a read-only transaction with sorting off ([`UNPAGED`]). On
+//! a small table Postgres's planner prefers reading every row and sorting them to walking
+//! the order's index, which it prices as random page reads; for the wide rows of a fleet of
+//! 100 that sort took 0.17 ms and held back the first row until it was done, where walking
+//! the index returns them all in 0.1 ms (docs/performance.md, thirtieth round). From a
+//! few hundred rows on the planner walks the index by itself.
 
-use super::{crashed, failed_early, push, Batch, Prelude};
+use super::{crashed, failed_early, push, Batch, ListStatement, Prelude};
 use crate::backend::postgres::common::{decode_columns, decode_maintenance, Verified};
 use crate::codec::Bind;
 use crate::error::{StoreError, StoreResult};
 use crate::evidence_row::StoredRow;
 use crate::read_context::{ContextRow, ReadContext};
 use futures::{FutureExt as _, StreamExt as _};
-use sqlx::PgPool;
+use sqlx::pool::PoolConnection;
+use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 use std::panic::AssertUnwindSafe;
 use tokio::sync::mpsc;
 
@@ -17,13 +25,17 @@ use tokio::sync::mpsc;
 /// few hundred KB.
 const BATCH: usize = 64;
 
-/// Reads `sql`'s rows, turns each into an item with `convert` and sends them to `sender`
-/// (a panic ends the stream with an error, see `crashed`).
+/// How an unpaged list's transaction begins. Only the reader's own statements run in it,
+/// and it ends with the reader: sqlx rolls a dropped transaction back before the
+/// connection serves anyone else.
+pub(crate) const UNPAGED: &str = "BEGIN READ ONLY; SET LOCAL enable_sort = off";
+
+/// Reads the statement's rows, turns each into an item with `convert` and sends them to
+/// `sender` (a panic ends the stream with an error, see `crashed`).
 pub(crate) fn spawn<T, F>(
     pool: PgPool,
     prelude: Option<Prelude>,
-    sql: String,
-    binds: Vec<Bind>,
+    statement: ListStatement,
     mut convert: F,
     sender: mpsc::Sender<Batch<T>>,
 ) where
@@ -31,23 +43,46 @@ pub(crate) fn spawn<T, F>(
     F: FnMut(StoredRow) -> StoreResult<T> + Send + 'static,
 {
     tokio::spawn(async move {
-        let read = read(&pool, prelude, &sql, binds, &mut convert, &sender);
+        let read = read(&pool, prelude, statement, &mut convert, &sender);
         if AssertUnwindSafe(read).catch_unwind().await.is_err() {
             let _ = sender.send(vec![Err(crashed())]).await;
         }
     });
 }
 
+/// The reader's connection: a page's as the pool hands it out, the unpaged list's inside
+/// its transaction.
+enum Held {
+    Page(PoolConnection<Postgres>),
+    Unpaged(Transaction<'static, Postgres>),
+}
+
+impl Held {
+    async fn take(pool: &PgPool, unpaged: bool) -> Result<Self, sqlx::Error> {
+        Ok(if unpaged {
+            Held::Unpaged(pool.begin_with(UNPAGED).await?)
+        } else {
+            Held::Page(pool.acquire().await?)
+        })
+    }
+
+    fn conn(&mut self) -> &mut PgConnection {
+        match self {
+            Held::Page(conn) => conn,
+            Held::Unpaged(tx) => tx,
+        }
+    }
+}
+
 async fn read<T>(
     pool: &PgPool,
     prelude: Option<Prelude>,
-    sql: &str,
-    binds: Vec<Bind>,
+    statement: ListStatement,
     convert: &mut impl FnMut(StoredRow) -> StoreResult<T>,
     sender: &mpsc::Sender<Batch<T>>,
 ) {
-    let mut conn = match pool.acquire().await {
-        Ok(conn) => conn,
+    let mut held = match Held::take(pool, statement.unpaged).await {
+        Ok(held) => held,
         Err(e) => {
             if let Err(e) = failed_early(prelude, e.into()) {
                 let _ = sender.send(vec![Err(e)]).await;
@@ -55,6 +90,7 @@ async fn read<T>(
             return;
         }
     };
+    let conn = held.conn();
     if let Some(prelude) = prelude {
         let rows = sqlx::query_as::<_, ContextRow>(&prelude.sql)
             .fetch_all(&mut *conn)
@@ -66,8 +102,8 @@ async fn read<T>(
             return;
         }
     }
-    let mut query = sqlx::query(sql);
-    for value in binds {
+    let mut query = sqlx::query(&statement.sql);
+    for value in statement.binds {
         query = match value {
             Bind::Text(t) => query.bind(t),
             Bind::Int(i) => query.bind(i),
@@ -132,7 +168,13 @@ mod tests {
             .await
             .expect("a Postgres server");
         let (sender, mut receiver) = mpsc::channel(2);
-        spawn(pool.clone(), None, sql, Vec::new(), convert, sender);
+        spawn(
+            pool.clone(),
+            None,
+            ListStatement::plain(sql, false),
+            convert,
+            sender,
+        );
         let mut items = Vec::new();
         while let Some(batch) = receiver.recv().await {
             items.extend(batch);
@@ -163,8 +205,7 @@ mod tests {
             spawn(
                 pool.clone(),
                 Some(prelude),
-                sql,
-                Vec::new(),
+                ListStatement::plain(sql, true),
                 convert,
                 sender,
             );
@@ -204,6 +245,46 @@ mod tests {
             "{context:?}"
         );
         assert!(items.is_empty());
+        pool.close().await;
+    }
+
+    /// The unpaged list is read with sorting off, in a read-only transaction that ends with
+    /// the reader; a page as the pool hands its connection out. On a one-connection pool,
+    /// the connection serves the next statement with neither.
+    #[tokio::test]
+    async fn the_unpaged_list_is_read_with_sorting_off() {
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(1)
+            .connect(&crate::testing::admin_url())
+            .await
+            .expect("a Postgres server");
+        let settings = "current_setting('enable_sort') || ' ' || \
+                        current_setting('transaction_read_only')";
+        let sql = rows_sql(3).replace(
+            "'alpha' AS connector_id",
+            &format!("{settings} AS connector_id"),
+        );
+        for (unpaged, expected) in [(true, "off on"), (false, "on off"), (true, "off on")] {
+            let (sender, mut receiver) = mpsc::channel(2);
+            let statement = ListStatement::plain(sql.clone(), unpaged);
+            spawn(
+                pool.clone(),
+                None,
+                statement,
+                |(cols, _)| Ok(cols.connector_id),
+                sender,
+            );
+            let mut seen = Vec::new();
+            while let Some(batch) = receiver.recv().await {
+                seen.extend(batch.into_iter().map(Result::unwrap));
+            }
+            assert_eq!(seen, [expected; 3], "unpaged: {unpaged}");
+            let after: String = sqlx::query_scalar(&format!("SELECT {settings}"))
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+            assert_eq!(after, "on off", "after a read, unpaged: {unpaged}");
+        }
         pool.close().await;
     }
 

@@ -16,7 +16,7 @@
 //! the same locked handle first (a [`Prelude`]): through sqlx it was another connection,
 //! a trip to its worker thread and back and a ping as it returned to the pool.
 
-use super::{crashed, failed_early, push, Batch, Prelude};
+use super::{crashed, failed_early, push, Batch, ListStatement, Prelude};
 use crate::codec::Bind;
 use crate::error::{StoreError, StoreResult};
 use crate::evidence_row::StoredRow;
@@ -38,15 +38,15 @@ const FIRST_BATCH: usize = 16;
 /// Rows in every later batch: enough to amortize the hand-over between threads.
 const BATCH: usize = 64;
 
-/// Reads `sql`'s rows on a blocking thread, turns each into an item with `convert` and
-/// sends them to `sender` in batches, after the `prelude`'s context if there is one. Stops
-/// after the first error (sent as the last item, also when the reader panicked) or when the
-/// receiver goes away.
+/// Reads the statement's rows on a blocking thread, turns each into an item with `convert`
+/// and sends them to `sender` in batches, after the `prelude`'s context if there is one.
+/// Stops after the first error (sent as the last item, also when the reader panicked) or
+/// when the receiver goes away. SQLite walks the unpaged list's index by itself (the
+/// query-plan tests), so a page and the unpaged list are read alike.
 pub(crate) fn spawn<T, F>(
     pool: SqlitePool,
     prelude: Option<Prelude>,
-    sql: String,
-    binds: Vec<Bind>,
+    statement: ListStatement,
     convert: F,
     sender: mpsc::Sender<Batch<T>>,
 ) where
@@ -55,6 +55,7 @@ pub(crate) fn spawn<T, F>(
 {
     let runtime = tokio::runtime::Handle::current();
     tokio::task::spawn_blocking(move || {
+        let ListStatement { sql, binds, .. } = statement;
         let read = || read(&runtime, &pool, prelude, &sql, &binds, convert, &sender);
         let error = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(read)) {
             Ok(Ok(())) => return,
@@ -456,7 +457,13 @@ mod tests {
     ) -> Vec<StoreResult<String>> {
         let pool = SqlitePool::connect("sqlite::memory:").await.unwrap();
         let (sender, mut receiver) = mpsc::channel(2);
-        spawn(pool, None, sql, Vec::new(), convert, sender);
+        spawn(
+            pool,
+            None,
+            ListStatement::plain(sql, false),
+            convert,
+            sender,
+        );
         let mut items = Vec::new();
         while let Some(batch) = receiver.recv().await {
             items.extend(batch);
@@ -477,8 +484,7 @@ mod tests {
         spawn(
             pool.clone(),
             Some(prelude),
-            sql,
-            Vec::new(),
+            ListStatement::plain(sql, true),
             |(cols, _)| Ok(cols.connection_id),
             sender,
         );

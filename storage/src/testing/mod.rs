@@ -7,7 +7,9 @@
 //!   transactions, for benchmarks (the evidence is then built by the production rebuild);
 //! - [`set_dirty_marking`]: a process-wide switch that skips dirty marking, so a benchmark
 //!   can price the marking against the same ingest without it;
-//! - [`refuse_to_fold`]: a fault that makes the fold of one row fail.
+//! - [`refuse_to_fold`]: a fault that makes the fold of one row fail;
+//! - [`POSTGRES_UNPAGED_BEGIN`]: how the unpaged list's reader begins on Postgres, for the
+//!   query-plan tests to plan its statement as it runs.
 
 mod database;
 mod faults;
@@ -16,6 +18,9 @@ pub(crate) mod fleet;
 pub use database::{admin_url, TestBackend, TestDatabase};
 pub use faults::refuse_to_fold;
 pub use fleet::{load_fleet, FleetReport, FleetSpec};
+
+/// The statement that begins the Postgres reader's transaction for the unpaged list.
+pub const POSTGRES_UNPAGED_BEGIN: &str = crate::list_reader::postgres::UNPAGED;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 

@@ -7,6 +7,7 @@ use super::fold::fold_for_read;
 use crate::built_once::BuiltOnce;
 use crate::dialect::Dialect;
 use crate::evidence_row::EvidenceColumns;
+use crate::list_reader::ListStatement;
 use crate::read_context::{ContextRow, ReadContext};
 use crate::types::{
     DeepEvidence, EvidencePage, EvidenceStream, ListKey, ListOrder, ListQuery, PagePosition,
@@ -117,7 +118,7 @@ fn where_clause(filters: &[String]) -> String {
 /// The list statement of `query` and its binds: one ordered statement walking the order's
 /// index (the query-plan tests check that it does not sort), with a page's limit one row
 /// past the page (whether there is a next page).
-fn list_statement(query: &ListQuery) -> StoreResult<(String, Vec<Bind>)> {
+fn list_statement(query: &ListQuery) -> StoreResult<ListStatement> {
     let mut binds: Vec<Bind> = Vec::new();
     let (filters, key_cols) = list_clauses(query, &mut binds)?;
     let limit_clause = match query.limit {
@@ -132,16 +133,20 @@ fn list_statement(query: &ListQuery) -> StoreResult<(String, Vec<Bind>)> {
         super::super::common::evidence_select_list(),
         where_clause(&filters),
     );
-    Ok((sql, binds))
+    Ok(ListStatement {
+        sql,
+        binds,
+        unpaged: query.limit.is_none(),
+    })
 }
 
 /// Every row of a list statement, read by this backend's list reader: on SQLite in place
 /// from the connection's handle, where sqlx's driver copied every value and handed each
 /// row over between threads (a page of 100 cost about 50 thread switches, the whole list
 /// of 100 about 20).
-async fn read_rows(pool: &Pool, sql: String, binds: Vec<Bind>) -> StoreResult<Vec<StoredRow>> {
+async fn read_rows(pool: &Pool, statement: ListStatement) -> StoreResult<Vec<StoredRow>> {
     let (sender, mut receiver) = tokio::sync::mpsc::channel(STREAM_DEPTH);
-    super::super::list_reader::spawn(pool.clone(), None, sql, binds, Ok, sender);
+    super::super::list_reader::spawn(pool.clone(), None, statement, Ok, sender);
     let mut rows = Vec::new();
     while let Some(batch) = receiver.recv().await {
         for row in batch {
@@ -157,8 +162,7 @@ pub(crate) async fn read_page(
     now: Instant,
 ) -> StoreResult<EvidencePage> {
     let limit = query.limit.map(|l| l.max(1));
-    let (sql, binds) = list_statement(query)?;
-    let mut rows = read_rows(pool, sql, binds).await?;
+    let mut rows = read_rows(pool, list_statement(query)?).await?;
     let mut next = None;
     if let Some(l) = limit {
         if rows.len() > l as usize {
@@ -227,7 +231,7 @@ pub(crate) async fn stream_all(
     query: &ListQuery,
     now: Instant,
 ) -> StoreResult<EvidenceStream> {
-    let (sql, binds) = list_statement(query)?;
+    let statement = list_statement(query)?;
     // The query's status picks the dirty rows here rather than in the context statement's
     // dirty branch: a status condition there would make SQLite walk that status's whole
     // index instead of the dirty rows' partial index.
@@ -245,8 +249,7 @@ pub(crate) async fn stream_all(
     super::super::list_reader::spawn(
         pool.clone(),
         Some(prelude),
-        sql,
-        binds,
+        statement,
         move |row| fold_state.evidence(row),
         sender,
     );
@@ -272,13 +275,12 @@ pub(crate) async fn stream_all(
         }
         fold_state.attempted = dirty.into_iter().collect();
         // Built again rather than kept from the first reader: this path is the rare one.
-        let (sql, binds) = list_statement(query)?;
+        let statement = list_statement(query)?;
         let (sender, receiver) = tokio::sync::mpsc::channel(STREAM_DEPTH);
         super::super::list_reader::spawn(
             pool.clone(),
             None,
-            sql,
-            binds,
+            statement,
             move |row| fold_state.evidence(row),
             sender,
         );
