@@ -6,8 +6,8 @@
 //! a small table Postgres's planner prefers reading every row and sorting them to walking
 //! the order's index, which it prices as random page reads; for the wide rows of a fleet of
 //! 100 that sort took 0.17 ms and held back the first row until it was done, where walking
-//! the index returns them all in 0.1 ms (docs/performance.md, thirtieth round). From a
-//! few hundred rows on the planner walks the index by itself.
+//! the index returns them all in 0.14 ms (docs/performance.md, thirtieth round). At 1,000
+//! rows the planner walks the index by itself.
 
 use super::{crashed, failed_early, push, Batch, ListStatement, Prelude};
 use crate::backend::postgres::common::{decode_columns, decode_maintenance, Verified};
