@@ -23,7 +23,7 @@ fn push_digits(out: &mut [u8; MAX_LEN], len: &mut usize, value: u32, digits: u32
 }
 
 /// The fast-path text, or `None` when chrono must write it.
-fn format(at: &Instant) -> Option<([u8; MAX_LEN], usize)> {
+pub(crate) fn format(at: &Instant) -> Option<([u8; MAX_LEN], usize)> {
     // Once: each accessor of a `DateTime` converts it to local time again (UTC here, but
     // still an offset addition per call; it was a third of this function's cost).
     let at = at.naive_utc();

@@ -12,6 +12,7 @@ pub mod liveness;
 pub mod model;
 pub mod selector;
 pub mod summary;
+pub mod summary_json;
 pub mod synthesis;
 
 /// Instants are UTC everywhere; storage keeps them as epoch milliseconds.

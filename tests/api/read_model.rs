@@ -336,7 +336,7 @@ async fn a_sweep_that_fails_part_way_reports_what_it_folded(backend: Backend) {
 
 /// The streamed full list and a page holding every connection are the same document (the
 /// page adds `has_more`), byte for byte, also for names that need escaping: the stream's
-/// items are written by sonic-rs, the page by serde_json.
+/// items are written by the domain's direct JSON writer, the page through serde (sonic-rs).
 async fn the_streamed_list_is_byte_for_byte_the_page(backend: Backend) {
     let app = spawn_app(backend).await;
     let manifest = json!({

@@ -3,16 +3,18 @@
 //! honest and total on all of it.
 
 use super::fixture::*;
-use crate::evidence::{Evidence, EvidenceState, GapEvidence, RunBrief};
+use crate::evidence::{CountState, Evidence, EvidenceState, GapEvidence, RunBrief};
 use crate::liveness::{Liveness, RunLiveness};
 use crate::model::{
     AttentionKind, ConnectionStatus, FailureReason, RecommendedMode, RunStatus, Schedule,
 };
 use crate::summary::SummaryItem;
+use crate::summary_json::WriteJson;
 use crate::synthesis::{
     synthesize, ActionKind, Audience, Channel, FreshnessStatus, HealthState, Tone, Urgency,
 };
 use crate::Instant;
+use chrono::Timelike;
 use proptest::prelude::*;
 use proptest::sample::select;
 
@@ -253,6 +255,35 @@ proptest! {
         if !l.runtime_up {
             prop_assert_eq!(verdict.channel, Channel::Calm);
         }
+    }
+
+    /// The summary item's direct JSON writer writes what serde writes, for any item, with
+    /// owner-typed text that needs escaping and instants with and without fractions.
+    #[test]
+    fn writes_what_serde_writes(
+        e in evidence(),
+        now in observed_at(),
+        l in liveness(),
+        texts in proptest::collection::vec(
+            proptest::collection::vec(any::<char>(), 0..24).prop_map(String::from_iter),
+            4,
+        ),
+        count_state in select(vec![CountState::Known, CountState::Stale, CountState::Unknown]),
+        nanos in select(vec![0u32, 5_000_000, 123_456_000, 123_456_789]),
+    ) {
+        let mut e = e;
+        e.display_name = e.display_name.map(|_| texts[0].clone());
+        e.connector_display_name = texts[1].clone();
+        e.meta.error = e.meta.error.map(|_| texts[3].clone());
+        if let Some(stream) = e.streams.first_mut() {
+            stream.name = texts[2].clone();
+            stream.count_state = count_state;
+            stream.last_updated_at = stream.last_updated_at.and_then(|t| t.with_nanosecond(nanos));
+        }
+        let item = SummaryItem::project(e, now, &l);
+        let mut written = Vec::new();
+        item.write_json(&mut written);
+        prop_assert_eq!(String::from_utf8(written).unwrap(), serde_json::to_string(&item).unwrap());
     }
 
     #[test]
