@@ -4,24 +4,24 @@
 //! this at read time by [`crate::synthesis`].
 
 use crate::model::{
-    AttentionKind, ConnectionStatus, FailureReason, RecommendedMode, RunStatus, Schedule,
+    string_enum, AttentionKind, ConnectionStatus, FailureReason, RecommendedMode, RunStatus,
+    Schedule,
 };
 use crate::Instant;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-/// Whether a count can be shown as a plain number.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum CountState {
-    /// Exact as of the last fold.
-    Known,
-    /// The last known value; a newer count is pending (evidence dirty or fold failed).
-    Stale,
-    /// Never counted.
-    Unknown,
-}
+string_enum!(
+    /// Whether a count can be shown as a plain number.
+    CountState {
+        /// Exact as of the last fold.
+        Known => "known",
+        /// The last known value; a newer count is pending (evidence dirty or fold failed).
+        Stale => "stale",
+        /// Never counted.
+        Unknown => "unknown",
+    }
+);
 
 /// Retained records of one stream.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -71,20 +71,19 @@ pub enum WindowSource {
     Schedule,
 }
 
-/// Maintenance state of an evidence row.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum EvidenceState {
-    /// Folded at the latest write.
-    Current,
-    /// A write arrived after the last fold; the read path folds before answering.
-    Dirty,
-    /// The last fold failed; see `error`.
-    Failed,
-    /// No evidence row exists for the connection.
-    Missing,
-}
+string_enum!(
+    /// Maintenance state of an evidence row.
+    EvidenceState {
+        /// Folded at the latest write.
+        Current => "current",
+        /// A write arrived after the last fold; the read path folds before answering.
+        Dirty => "dirty",
+        /// The last fold failed; see `error`.
+        Failed => "failed",
+        /// No evidence row exists for the connection.
+        Missing => "missing",
+    }
+);
 
 /// Maintenance metadata: sequences and timestamps, never verdicts.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -15,10 +15,23 @@ use serde::{Deserialize, Deserializer, Serializer};
 /// The longest fast-path text: `YYYY-MM-DDTHH:MM:SS.fffffffffZ`.
 const MAX_LEN: usize = 30;
 
-fn push_digits(out: &mut [u8; MAX_LEN], len: &mut usize, value: u32, digits: u32) {
-    for i in (0..digits).rev() {
-        out[*len] = b'0' + ((value / 10u32.pow(i)) % 10) as u8;
-        *len += 1;
+/// "00" to "99": a two-digit field is one copy from here, not two divisions and two adds.
+const PAIRS: &[u8; 200] = b"\
+0001020304050607080910111213141516171819202122232425262728293031323334353637383940414243444546474849\
+5051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899";
+
+/// Writes `value`'s last `out.len()` decimal digits into `out`, two at a time from the
+/// right. Every call site passes a fixed-size slice, so the loop unrolls.
+fn put_digits(out: &mut [u8], mut value: u32) {
+    let mut end = out.len();
+    while end >= 2 {
+        let pair = (value % 100) as usize * 2;
+        out[end - 2..end].copy_from_slice(&PAIRS[pair..pair + 2]);
+        value /= 100;
+        end -= 2;
+    }
+    if end == 1 {
+        out[0] = b'0' + (value % 10) as u8;
     }
 }
 
@@ -32,32 +45,26 @@ pub(crate) fn format(at: &Instant) -> Option<([u8; MAX_LEN], usize)> {
     if !(0..=9999).contains(&year) || nanos >= 1_000_000_000 {
         return None;
     }
-    let mut out = [0u8; MAX_LEN];
-    let mut len = 0;
-    let mut push = |value: u32, digits: u32, then: Option<u8>| {
-        push_digits(&mut out, &mut len, value, digits);
-        if let Some(separator) = then {
-            out[len] = separator;
-            len += 1;
-        }
+    let seconds = at.num_seconds_from_midnight();
+    let mut out = *b"0000-00-00T00:00:00.000000000Z";
+    put_digits(&mut out[0..4], year as u32);
+    put_digits(&mut out[5..7], at.month());
+    put_digits(&mut out[8..10], at.day());
+    put_digits(&mut out[11..13], seconds / 3600);
+    put_digits(&mut out[14..16], seconds / 60 % 60);
+    put_digits(&mut out[17..19], seconds % 60);
+    let len = if nanos == 0 {
+        19
+    } else if nanos.is_multiple_of(1_000_000) {
+        put_digits(&mut out[20..23], nanos / 1_000_000);
+        23
+    } else if nanos.is_multiple_of(1_000) {
+        put_digits(&mut out[20..26], nanos / 1_000);
+        26
+    } else {
+        put_digits(&mut out[20..29], nanos);
+        29
     };
-    push(year as u32, 4, Some(b'-'));
-    push(at.month(), 2, Some(b'-'));
-    push(at.day(), 2, Some(b'T'));
-    push(at.hour(), 2, Some(b':'));
-    push(at.minute(), 2, Some(b':'));
-    push(at.second(), 2, None);
-    if nanos != 0 {
-        out[len] = b'.';
-        len += 1;
-        if nanos.is_multiple_of(1_000_000) {
-            push_digits(&mut out, &mut len, nanos / 1_000_000, 3);
-        } else if nanos.is_multiple_of(1_000) {
-            push_digits(&mut out, &mut len, nanos / 1_000, 6);
-        } else {
-            push_digits(&mut out, &mut len, nanos, 9);
-        }
-    }
     out[len] = b'Z';
     Some((out, len + 1))
 }

@@ -2,16 +2,20 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use std::fmt;
 
-/// Declares a closed string enum with its wire/storage spelling in one place.
+/// Declares a closed string enum with its wire/storage spelling in one place: serde's
+/// `rename_all` and `as_str` agree (`string_enums_are_spelled_as_serde_spells_them`), so
+/// writers that skip serde (`crate::summary_json`) spell variants as serde would.
 macro_rules! string_enum {
-    ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+    (
+        $(#[$meta:meta])*
+        $name:ident { $($(#[$variant_meta:meta])* $variant:ident => $text:literal),+ $(,)? }
+    ) => {
         $(#[$meta])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
         #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         #[serde(rename_all = "snake_case")]
-        pub enum $name { $($variant),+ }
+        pub enum $name { $($(#[$variant_meta])* $variant),+ }
 
         impl $name {
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
@@ -25,13 +29,14 @@ macro_rules! string_enum {
             }
         }
 
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str(self.as_str())
             }
         }
     };
 }
+pub(crate) use string_enum;
 
 string_enum!(
     /// Lifecycle of a connection.
@@ -286,5 +291,45 @@ impl ConnectionStatus {
             (Revoked, Reactivate) => Some(Active),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::evidence::{CountState, EvidenceState};
+    use crate::synthesis::{
+        ActionKind, Audience, Channel, FreshnessStatus, HealthState, Tone, Urgency,
+    };
+
+    /// Every variant's `as_str` is the text serde writes and reads for it.
+    fn spelled_as_serde<T>(all: &[T], as_str: fn(T) -> &'static str)
+    where
+        T: Copy + std::fmt::Debug + PartialEq + serde::Serialize + serde::de::DeserializeOwned,
+    {
+        for &variant in all {
+            let text = as_str(variant);
+            assert_eq!(serde_json::to_value(variant).unwrap(), text, "{variant:?}");
+            assert_eq!(serde_json::from_value::<T>(text.into()).unwrap(), variant);
+        }
+    }
+
+    #[test]
+    fn string_enums_are_spelled_as_serde_spells_them() {
+        spelled_as_serde(
+            super::ConnectionStatus::ALL,
+            super::ConnectionStatus::as_str,
+        );
+        spelled_as_serde(super::RunStatus::ALL, super::RunStatus::as_str);
+        spelled_as_serde(super::RecommendedMode::ALL, super::RecommendedMode::as_str);
+        spelled_as_serde(super::AttentionKind::ALL, super::AttentionKind::as_str);
+        spelled_as_serde(CountState::ALL, CountState::as_str);
+        spelled_as_serde(EvidenceState::ALL, EvidenceState::as_str);
+        spelled_as_serde(FreshnessStatus::ALL, FreshnessStatus::as_str);
+        spelled_as_serde(HealthState::ALL, HealthState::as_str);
+        spelled_as_serde(Tone::ALL, Tone::as_str);
+        spelled_as_serde(Channel::ALL, Channel::as_str);
+        spelled_as_serde(ActionKind::ALL, ActionKind::as_str);
+        spelled_as_serde(Audience::ALL, Audience::as_str);
+        spelled_as_serde(Urgency::ALL, Urgency::as_str);
     }
 }

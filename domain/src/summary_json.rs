@@ -25,8 +25,8 @@ pub trait WriteJson {
     fn write_json(&self, out: &mut Vec<u8>);
 }
 
-/// Writes `value` through serde_json: the rare strings that need escaping, instants outside
-/// the fast path, and unit enum variants, whose spelling is serde's `rename_all`.
+/// Writes `value` through serde_json: the rare strings that need escaping, and instants
+/// outside the fast path.
 fn through_serde(value: &(impl Serialize + ?Sized), out: &mut Vec<u8>) {
     // Writing to a `Vec` cannot fail, and none of these values has a failing `Serialize`.
     let written = serde_json::to_writer(&mut *out, value);
@@ -42,12 +42,17 @@ impl WriteJson for str {
         if needs_escape {
             through_serde(self, out);
         } else {
-            out.reserve(self.len() + 2);
-            out.push(b'"');
-            out.extend_from_slice(self.as_bytes());
-            out.push(b'"');
+            write_quoted(self, out);
         }
     }
+}
+
+/// `text` between quotes, as it is: for text that needs no escaping.
+fn write_quoted(text: &str, out: &mut Vec<u8>) {
+    out.reserve(text.len() + 2);
+    out.push(b'"');
+    out.extend_from_slice(text.as_bytes());
+    out.push(b'"');
 }
 
 impl WriteJson for String {
@@ -104,31 +109,21 @@ impl<T: WriteJson> WriteJson for Vec<T> {
     }
 }
 
-/// Enums whose text is their own `as_str`.
+/// Closed enums, as their `as_str` spells them: serde's snake_case spelling (see
+/// `string_enum!`), which never needs escaping.
 macro_rules! as_str_written {
-    ($($name:ty),+) => {$(
+    ($($name:ty),+ $(,)?) => {$(
         impl WriteJson for $name {
             fn write_json(&self, out: &mut Vec<u8>) {
-                self.as_str().write_json(out);
+                write_quoted(self.as_str(), out);
             }
         }
     )+};
 }
 
-as_str_written!(ConnectionStatus, RunStatus, FailureReason);
-
-/// Enums spelled by serde's `rename_all` alone.
-macro_rules! serde_written {
-    ($($name:ty),+) => {$(
-        impl WriteJson for $name {
-            fn write_json(&self, out: &mut Vec<u8>) {
-                through_serde(self, out);
-            }
-        }
-    )+};
-}
-
-serde_written!(
+as_str_written!(
+    ConnectionStatus,
+    RunStatus,
     CountState,
     EvidenceState,
     FreshnessStatus,
@@ -137,8 +132,15 @@ serde_written!(
     Channel,
     ActionKind,
     Audience,
-    Urgency
+    Urgency,
 );
+
+/// A known reason is a snake_case word; any other is the runtime's own text, escaped.
+impl WriteJson for FailureReason {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        self.as_str().write_json(out);
+    }
+}
 
 /// A struct as a JSON object: its fields in declaration order (serde's), each key a literal
 /// with its punctuation. The struct is destructured in full, so the list cannot miss one.

@@ -27,22 +27,21 @@ mod tests;
 
 use crate::evidence::Evidence;
 use crate::liveness::Liveness;
-use crate::model::ConnectionStatus;
+use crate::model::{string_enum, ConnectionStatus};
 use crate::Instant;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use signals::Signals;
 
-/// Freshness of the connection's data.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum FreshnessStatus {
-    Current,
-    Stale,
-    Never,
-    Unknown,
-}
+string_enum!(
+    /// Freshness of the connection's data.
+    FreshnessStatus {
+        Current => "current",
+        Stale => "stale",
+        Never => "never",
+        Unknown => "unknown",
+    }
+);
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -56,18 +55,17 @@ pub struct Freshness {
     pub stale_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum HealthState {
-    Healthy,
-    CoolingOff,
-    Degraded,
-    NeedsAttention,
-    Blocked,
-    Idle,
-    Unknown,
-}
+string_enum!(
+    HealthState {
+        Healthy => "healthy",
+        CoolingOff => "cooling_off",
+        Degraded => "degraded",
+        NeedsAttention => "needs_attention",
+        Blocked => "blocked",
+        Idle => "idle",
+        Unknown => "unknown",
+    }
+);
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -89,15 +87,14 @@ pub struct ConnectionHealth {
     pub badges: HealthBadges,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum Tone {
-    Green,
-    Amber,
-    Red,
-    Grey,
-}
+string_enum!(
+    Tone {
+        Green => "green",
+        Amber => "amber",
+        Red => "red",
+        Grey => "grey",
+    }
+);
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -106,14 +103,13 @@ pub struct Pill {
     pub label: String,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum Channel {
-    Attention,
-    Advisory,
-    Calm,
-}
+string_enum!(
+    Channel {
+        Attention => "attention",
+        Advisory => "advisory",
+        Calm => "calm",
+    }
+);
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -123,38 +119,36 @@ pub struct Annotation {
     pub text: String,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum ActionKind {
-    Reauth,
-    AddInfo,
-    CodeFix,
-    ReattachSchedule,
-    RefreshNow,
-    RetryGap,
-    Wait,
-    ContinueSetup,
-    Reactivate,
-}
+string_enum!(
+    ActionKind {
+        Reauth => "reauth",
+        AddInfo => "add_info",
+        CodeFix => "code_fix",
+        ReattachSchedule => "reattach_schedule",
+        RefreshNow => "refresh_now",
+        RetryGap => "retry_gap",
+        Wait => "wait",
+        ContinueSetup => "continue_setup",
+        Reactivate => "reactivate",
+    }
+);
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum Audience {
-    Owner,
-    Maintainer,
-    None,
-}
+string_enum!(
+    Audience {
+        Owner => "owner",
+        Maintainer => "maintainer",
+        None => "none",
+    }
+);
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum Urgency {
-    Now,
-    Soon,
-    Verifying,
-}
+string_enum!(
+    #[derive(PartialOrd, Ord)]
+    Urgency {
+        Now => "now",
+        Soon => "soon",
+        Verifying => "verifying",
+    }
+);
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
