@@ -35,23 +35,24 @@ fn through_serde(value: &(impl Serialize + ?Sized), out: &mut Vec<u8>) {
 
 impl WriteJson for str {
     fn write_json(&self, out: &mut Vec<u8>) {
-        // Without an early exit the check compiles to a few wide comparisons per 16 bytes.
+        // One branch-free pass: these strings are short, and a check of eight bytes at a
+        // time measured no faster (docs/performance.md, thirty-first round).
         let needs_escape = self.bytes().fold(false, |needs, b| {
             needs | (b < 0x20) | (b == b'"') | (b == b'\\')
         });
         if needs_escape {
             through_serde(self, out);
         } else {
-            write_quoted(self, out);
+            write_quoted(self.as_bytes(), out);
         }
     }
 }
 
 /// `text` between quotes, as it is: for text that needs no escaping.
-fn write_quoted(text: &str, out: &mut Vec<u8>) {
+fn write_quoted(text: &[u8], out: &mut Vec<u8>) {
     out.reserve(text.len() + 2);
     out.push(b'"');
-    out.extend_from_slice(text.as_bytes());
+    out.extend_from_slice(text);
     out.push(b'"');
 }
 
@@ -76,12 +77,7 @@ impl WriteJson for bool {
 impl WriteJson for Instant {
     fn write_json(&self, out: &mut Vec<u8>) {
         match crate::instant_json::format(self) {
-            Some((text, len)) => {
-                out.reserve(len + 2);
-                out.push(b'"');
-                out.extend_from_slice(&text[..len]);
-                out.push(b'"');
-            }
+            Some((text, len)) => write_quoted(&text[..len], out),
             None => through_serde(self, out),
         }
     }
@@ -115,7 +111,7 @@ macro_rules! as_str_written {
     ($($name:ty),+ $(,)?) => {$(
         impl WriteJson for $name {
             fn write_json(&self, out: &mut Vec<u8>) {
-                write_quoted(self.as_str(), out);
+                write_quoted(self.as_str().as_bytes(), out);
             }
         }
     )+};
