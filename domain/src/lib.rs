@@ -7,6 +7,7 @@
 
 pub mod clock;
 pub mod evidence;
+pub mod evidence_json;
 pub mod instant_json;
 pub mod liveness;
 pub mod model;

@@ -9,9 +9,11 @@ use console_domain::evidence::{
     CountState, Evidence, EvidenceMeta, EvidenceState, GapEvidence, RunBrief, StreamEvidence,
     WindowSource,
 };
+use console_domain::evidence_json::{self, ReadJson};
 use console_domain::model::{
     AttentionKind, ConnectionStatus, FailureReason, RecommendedMode, RunStatus, Schedule,
 };
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 /// SQL type of a column, for set-based JSON payloads.
@@ -256,11 +258,13 @@ fn to_json<T: Serialize>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned())
 }
 
-pub(crate) fn from_json<T: for<'de> Deserialize<'de>>(
+/// Reads a stored part (see `console_domain::evidence_json`: directly in the shape
+/// [`to_json`] writes, through serde otherwise).
+pub(crate) fn from_json<T: ReadJson + DeserializeOwned>(
     text: &str,
     field: &str,
 ) -> Result<T, String> {
-    serde_json::from_str(text).map_err(|_| format!("stored {field} is not readable"))
+    evidence_json::read(text).map_err(|_| format!("stored {field} is not readable"))
 }
 
 fn window_source_text(source: WindowSource) -> &'static str {

@@ -6,20 +6,36 @@ const DAY: i64 = 24 * HOUR;
 
 /// "1 run", "3 runs".
 pub(super) fn plural(count: i64, unit: &str) -> String {
-    if count == 1 {
-        format!("1 {unit}")
-    } else {
-        format!("{count} {unit}s")
+    counted("", count, unit, "")
+}
+
+/// `before`, then `count` and its unit (plural unless 1), then `after`, built in one
+/// allocation: every summary carries one or two of these, and through `format!` (nested
+/// around [`plural`]) each took two allocations and a formatter pass per piece, 3% of a
+/// served list's instructions.
+fn counted(before: &str, count: i64, unit: &str, after: &str) -> String {
+    let mut digits = itoa::Buffer::new();
+    let digits = digits.format(count);
+    let mut text =
+        String::with_capacity(before.len() + digits.len() + 1 + unit.len() + 1 + after.len());
+    text.push_str(before);
+    text.push_str(digits);
+    text.push(' ');
+    text.push_str(unit);
+    if count != 1 {
+        text.push('s');
     }
+    text.push_str(after);
+    text
 }
 
 /// How long ago, rounded down so "3 days ago" never overstates freshness.
 pub(super) fn ago(seconds: i64) -> String {
     match seconds {
         s if s < MINUTE => "just now".to_owned(),
-        s if s < HOUR => format!("{} ago", plural(s / MINUTE, "minute")),
-        s if s < DAY => format!("{} ago", plural(s / HOUR, "hour")),
-        s => format!("{} ago", plural(s / DAY, "day")),
+        s if s < HOUR => counted("", s / MINUTE, "minute", " ago"),
+        s if s < DAY => counted("", s / HOUR, "hour", " ago"),
+        s => counted("", s / DAY, "day", " ago"),
     }
 }
 
@@ -31,13 +47,13 @@ pub(super) fn until(seconds: i64) -> String {
     }
     let minutes = rounded(seconds, MINUTE);
     if minutes < 60 {
-        return format!("in about {}", plural(minutes, "minute"));
+        return counted("in about ", minutes, "minute", "");
     }
     let hours = rounded(seconds, HOUR);
     if hours < 24 {
-        return format!("in about {}", plural(hours, "hour"));
+        return counted("in about ", hours, "hour", "");
     }
-    format!("in about {}", plural(rounded(seconds, DAY), "day"))
+    counted("in about ", rounded(seconds, DAY), "day", "")
 }
 
 fn rounded(seconds: i64, unit: i64) -> i64 {
@@ -80,5 +96,7 @@ mod tests {
         assert_eq!(plural(1, "run"), "1 run");
         assert_eq!(plural(0, "run"), "0 runs");
         assert_eq!(plural(7, "run"), "7 runs");
+        assert_eq!(plural(-1, "run"), "-1 runs");
+        assert_eq!(plural(i64::MIN, "day"), format!("{} days", i64::MIN));
     }
 }

@@ -4,6 +4,7 @@
 
 use super::fixture::*;
 use crate::evidence::{CountState, Evidence, EvidenceState, GapEvidence, RunBrief};
+use crate::evidence_json::{self, ReadJson};
 use crate::liveness::{Liveness, RunLiveness};
 use crate::model::{
     AttentionKind, ConnectionStatus, FailureReason, RecommendedMode, RunStatus, Schedule,
@@ -284,6 +285,45 @@ proptest! {
         let mut written = Vec::new();
         item.write_json(&mut written);
         prop_assert_eq!(String::from_utf8(written).unwrap(), serde_json::to_string(&item).unwrap());
+    }
+
+    /// Storage's stored parts read directly are what serde reads from them, for any
+    /// evidence; text that needs escaping is left to serde (and read the same).
+    #[test]
+    fn reads_what_serde_reads(
+        e in evidence(),
+        text in proptest::collection::vec(any::<char>(), 0..24).prop_map(String::from_iter),
+        nanos in select(vec![0u32, 5_000_000, 123_456_000, 123_456_789]),
+    ) {
+        let mut e = e;
+        if let Some(stream) = e.streams.first_mut() {
+            stream.name = text.clone();
+            stream.last_updated_at = stream.last_updated_at.and_then(|t| t.with_nanosecond(nanos));
+        }
+        if let Some(gap) = e.unrecovered_gaps.first_mut() {
+            gap.reason = text;
+        }
+        fn same<T>(value: &T) -> Result<(), TestCaseError>
+        where
+            T: ReadJson + serde::Serialize + serde::de::DeserializeOwned + PartialEq + std::fmt::Debug,
+        {
+            let stored = serde_json::to_string(value).unwrap();
+            prop_assert_eq!(&evidence_json::read::<T>(&stored).unwrap(), value);
+            if !stored.contains('\\') {
+                let direct = evidence_json::read_direct::<T>(&stored);
+                prop_assert_eq!(direct.as_ref(), Some(value));
+            }
+            Ok(())
+        }
+        same(&e.streams)?;
+        for run in e.last_run.iter().chain(&e.last_successful_run) {
+            same(run)?;
+        }
+        same(&e.open_attention)?;
+        same(&e.unrecovered_gaps)?;
+        if let Some(schedule) = &e.schedule {
+            same(schedule)?;
+        }
     }
 
     #[test]
