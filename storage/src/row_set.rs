@@ -39,9 +39,21 @@ pub(crate) trait EvidenceRowSet<DB: Database>: Sized {
 /// the full list's fold of more dirty rows than that takes more than one statement.
 const SQLITE_ROWS_PER_STATEMENT: usize = 500;
 
-/// Largest SQLite row set whose statement stays prepared in the connection's cache: at most
-/// one statement text per row count up to it, each with few parameter slots.
-const SQLITE_CACHED_ROWS: usize = 4;
+/// Largest SQLite row set whose statement holds exactly its rows. A larger set is padded
+/// with rows of NULLs (which the statement leaves out) up to the next power of two, at most
+/// [`SQLITE_ROWS_PER_STATEMENT`]: a few statement texts, so every one stays prepared in the
+/// connection's statement cache. Preparing a 500-row statement each time was 14% of a
+/// sweep's instructions (docs/performance.md, thirty-third round).
+const SQLITE_EXACT_ROWS: usize = 4;
+
+/// The number of row tuples in the statement text for a set of `rows` rows.
+fn sqlite_slots(rows: usize) -> usize {
+    if rows <= SQLITE_EXACT_ROWS {
+        rows
+    } else {
+        rows.next_power_of_two().min(SQLITE_ROWS_PER_STATEMENT)
+    }
+}
 
 /// One bound value of a SQLite row.
 enum Bound {
@@ -110,9 +122,10 @@ impl EvidenceRowSet<sqlx::Sqlite> for ValuesRows {
         // publish 1,000 rows, where the whole fold had taken 275 M). With no named
         // parameter the look-up is immediate.
         let row = format!("({})", vec!["?"; columns.len()].join(", "));
-        let tuples = vec![row; self.rows.len()];
+        let tuples = vec![row; sqlite_slots(self.rows.len())];
+        // The first column is the row's key, never NULL but in a padding row.
         format!(
-            "(SELECT {} FROM (VALUES {}))",
+            "(SELECT {} FROM (VALUES {}) WHERE column1 IS NOT NULL)",
             names.join(", "),
             tuples.join(", ")
         )
@@ -122,18 +135,19 @@ impl EvidenceRowSet<sqlx::Sqlite> for ValuesRows {
         self,
         query: Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
     ) -> Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>> {
-        // The text differs with the number of rows, so only small sets keep their prepared
-        // statement in the connection's cache: a read's fold of a row or two (and the empty
-        // pass) then skips preparing it, while a prepared statement of 500 rows, which holds
-        // 14,000 parameter slots, is not kept.
-        let query = query.persistent(self.rows.len() <= SQLITE_CACHED_ROWS);
-        self.rows
+        // Every text is one of a few (see [`SQLITE_EXACT_ROWS`]), so it stays prepared.
+        let padding = self.rows.first().map_or(0, |row| {
+            row.len() * (sqlite_slots(self.rows.len()) - self.rows.len())
+        });
+        let query = self
+            .rows
             .into_iter()
             .flatten()
-            .fold(query, |q, value| match value {
+            .fold(query.persistent(true), |q, value| match value {
                 Bound::Text(v) => q.bind(v),
                 Bound::Int(v) => q.bind(v),
-            })
+            });
+        (0..padding).fold(query, |q, _| q.bind(None::<i64>))
     }
 }
 
@@ -263,30 +277,54 @@ mod tests {
         );
         let row = format!("({})", vec!["?"; width].join(", "));
         assert!(
-            sql.ends_with(&format!("AS seq FROM (VALUES {row}))")),
+            sql.ends_with(&format!(
+                "AS seq FROM (VALUES {row}) WHERE column1 IS NOT NULL)"
+            )),
             "{sql}"
         );
         assert_eq!(parts[0].sql(&columns).matches('?').count(), 500 * width);
     }
 
     #[test]
-    fn sqlite_keeps_only_small_sets_prepared() {
+    fn sqlite_pads_sets_to_a_few_sizes_that_all_stay_prepared() {
         let cols = crate::evidence_row::tests::stored_row("[]");
-        let persistent = |rows: usize| {
+        let width = EVIDENCE_COLUMNS.len() + 1;
+        let columns: Vec<(&str, ColType)> = EVIDENCE_COLUMNS
+            .iter()
+            .copied()
+            .chain([("seq", Int)])
+            .collect();
+        let mut texts = std::collections::HashSet::new();
+        for rows in 0..=SQLITE_ROWS_PER_STATEMENT {
             let mut set = <ValuesRows as EvidenceRowSet<sqlx::Sqlite>>::new(1);
             for seq in 0..rows {
                 set.push(&cols, &[seq as i64]);
             }
+            let sql = set.sql(&columns);
+            let slots = sql.matches('?').count();
+            // Exact up to four rows; above, the next power of two, at most 500 rows.
+            let expected = match rows {
+                0..=4 => rows,
+                5..=8 => 8,
+                129..=256 => 256,
+                257.. => 500,
+                _ => rows.next_power_of_two(),
+            };
+            assert_eq!(slots, expected * width, "{rows} rows");
+            texts.insert(sql);
+            let query = set.bind_to(sqlx::query("SELECT 1"));
             // The trait's reader, not `Query`'s own builder of the same name.
-            sqlx::Execute::persistent(&set.bind_to(sqlx::query("SELECT 1")))
-        };
-        // A read's fold of one row (and the empty pass beside it) reuses its statement.
-        assert!(persistent(0));
-        assert!(persistent(1));
-        assert!(persistent(SQLITE_CACHED_ROWS));
-        // A sweep's fold of many rows prepares its own, with its thousands of slots.
-        assert!(!persistent(SQLITE_CACHED_ROWS + 1));
-        assert!(!persistent(SQLITE_ROWS_PER_STATEMENT));
+            assert!(sqlx::Execute::persistent(&query), "{rows} rows");
+            let mut query = query;
+            let bound = sqlx::Execute::take_arguments(&mut query)
+                .unwrap()
+                .map_or(0, |arguments| sqlx::Arguments::len(&arguments));
+            // Every slot is bound: the rows' values, then NULLs.
+            assert_eq!(bound, slots, "{rows} rows");
+        }
+        // 0 to 4 rows, then 8, 16, 32, 64, 128, 256 and 500: the statement cache holds
+        // them all (sqlx keeps 100 per connection).
+        assert_eq!(texts.len(), 12);
     }
 
     #[test]
