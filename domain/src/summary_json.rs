@@ -3,6 +3,9 @@
 //! through serde each of an item's ~87 object keys passed the serializer's escape check and
 //! its map-entry plumbing, about 120 instructions a key (docs/performance.md, thirty-first
 //! round). Here a key is a literal, copied with the punctuation around it in one go.
+//! Storage writes the evidence parts it keeps as JSON (streams, runs, attention, gaps,
+//! schedule) with the same writers, for every folded row (thirty-third round);
+//! `evidence_json` reads them back.
 //!
 //! The serde derives stay the definition of the shape: the OpenAPI schema, the console's
 //! deserialization and every other body use them. Two things hold this writer to them:
@@ -10,8 +13,8 @@
 //! written here), and the property test `writes_what_serde_writes` compares the bytes with
 //! serde_json's for arbitrary items (field order, renames and escapes).
 
-use crate::evidence::{CountState, EvidenceState, RunBrief, StreamEvidence};
-use crate::model::{ConnectionStatus, FailureReason, RunStatus, Schedule};
+use crate::evidence::{CountState, EvidenceState, GapEvidence, RunBrief, StreamEvidence};
+use crate::model::{AttentionKind, ConnectionStatus, FailureReason, RunStatus, Schedule};
 use crate::summary::{EvidenceSummary, SummaryItem};
 use crate::synthesis::{
     ActionKind, Annotation, Audience, Channel, ConnectionHealth, Freshness, FreshnessStatus,
@@ -118,6 +121,7 @@ macro_rules! as_str_written {
 }
 
 as_str_written!(
+    AttentionKind,
     ConnectionStatus,
     RunStatus,
     CountState,
@@ -173,6 +177,14 @@ object_written!(RunBrief {
     failure_reason,
     records_written,
     gap_count,
+});
+
+object_written!(GapEvidence {
+    run_id,
+    stream,
+    reason,
+    retryable,
+    required,
 });
 
 object_written!(Schedule {

@@ -13,6 +13,7 @@ use console_domain::evidence_json::{self, ReadJson};
 use console_domain::model::{
     AttentionKind, ConnectionStatus, FailureReason, RecommendedMode, RunStatus, Schedule,
 };
+use console_domain::summary_json::WriteJson;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -253,9 +254,13 @@ impl Maintenance {
     }
 }
 
-fn to_json<T: Serialize>(value: &T) -> String {
-    // Plain data with string keys: serializing cannot fail.
-    serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned())
+/// A stored part as JSON text: what serde_json writes for it, written directly (see
+/// `console_domain::summary_json`).
+fn to_json<T: WriteJson>(value: &T) -> String {
+    let mut out = Vec::with_capacity(128);
+    value.write_json(&mut out);
+    // The writers copy `str`s and ASCII punctuation: always UTF-8, checked all the same.
+    String::from_utf8(out).unwrap_or_else(|_| "null".to_owned())
 }
 
 /// Reads a stored part (see `console_domain::evidence_json`: directly in the shape

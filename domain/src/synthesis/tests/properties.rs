@@ -287,10 +287,11 @@ proptest! {
         prop_assert_eq!(String::from_utf8(written).unwrap(), serde_json::to_string(&item).unwrap());
     }
 
-    /// Storage's stored parts read directly are what serde reads from them, for any
-    /// evidence; text that needs escaping is left to serde (and read the same).
+    /// Storage's stored parts are written directly as serde writes them, and read directly
+    /// as serde reads them, for any evidence; text that needs escaping is left to serde
+    /// (and read the same).
     #[test]
-    fn reads_what_serde_reads(
+    fn stored_parts_are_written_and_read_as_serde_does(
         e in evidence(),
         text in proptest::collection::vec(any::<char>(), 0..24).prop_map(String::from_iter),
         nanos in select(vec![0u32, 5_000_000, 123_456_000, 123_456_789]),
@@ -305,9 +306,12 @@ proptest! {
         }
         fn same<T>(value: &T) -> Result<(), TestCaseError>
         where
-            T: ReadJson + serde::Serialize + serde::de::DeserializeOwned + PartialEq + std::fmt::Debug,
+            T: ReadJson + WriteJson + serde::Serialize + serde::de::DeserializeOwned + PartialEq + std::fmt::Debug,
         {
             let stored = serde_json::to_string(value).unwrap();
+            let mut written = Vec::new();
+            value.write_json(&mut written);
+            prop_assert_eq!(String::from_utf8(written).unwrap(), stored.as_str());
             prop_assert_eq!(&evidence_json::read::<T>(&stored).unwrap(), value);
             if !stored.contains('\\') {
                 let direct = evidence_json::read_direct::<T>(&stored);
