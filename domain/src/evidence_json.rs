@@ -4,12 +4,13 @@
 //! instructions (docs/performance.md, thirty-second round): each key went through the string
 //! scanner and the derived field matcher, each optional instant through a visitor.
 //!
-//! Storage writes these parts with serde_json, compact and in declaration order, so that is
-//! the one shape read here: keys as literals with their punctuation, strings without
-//! escapes, integers without leading zeros. Anything else (an escape, a space, another key
-//! order, an unknown key, a number that does not fit) makes the direct reading give up, and
-//! serde_json reads the text instead, so what is accepted and what it means do not change.
-//! The property test `reads_what_serde_reads` holds the two readers together.
+//! Storage writes these parts as serde_json would (with `summary_json`'s writers), compact
+//! and in declaration order, so that is the one shape read here: keys as literals with their
+//! punctuation, strings without escapes, integers without leading zeros. Anything else (an
+//! escape, a space, another key order, an unknown key, a number that does not fit) makes the
+//! direct reading give up, and serde_json reads the text instead, so what is accepted and
+//! what it means do not change. The property test
+//! `stored_parts_are_written_and_read_as_serde_does` holds the readers and writers together.
 
 use crate::evidence::{CountState, GapEvidence, RunBrief, StreamEvidence};
 use crate::model::{AttentionKind, FailureReason, RunStatus, Schedule};
