@@ -4,8 +4,9 @@
 //! instructions (docs/performance.md, thirty-second round): each key went through the string
 //! scanner and the derived field matcher, each optional instant through a visitor.
 //!
-//! Storage writes these parts as serde_json would (with `summary_json`'s writers), compact
-//! and in declaration order, so that is the one shape read here: keys as literals with their
+//! Storage writes these parts as serde_json would (with `summary_json`'s writers, generated
+//! for the objects from the same field lists as the readers below), compact and in
+//! declaration order, so that is the one shape read here: keys as literals with their
 //! punctuation, strings without escapes, integers without leading zeros. Anything else (an
 //! escape, a space, another key order, an unknown key, a number that does not fit) makes the
 //! direct reading give up, and serde_json reads the text instead, so what is accepted and
@@ -179,7 +180,17 @@ macro_rules! object_read {
     };
 }
 
-object_read!(StreamEvidence {
+/// A part storage keeps as a JSON object, declared once: its reader here and its writer
+/// (`summary_json::object_written!`) from the one field list, so the two cannot disagree
+/// on a key or its place.
+macro_rules! stored_part {
+    ($name:ident { $($field:ident),+ $(,)? }) => {
+        object_read!($name { $($field),+ });
+        crate::summary_json::object_written!($name { $($field),+ });
+    };
+}
+
+stored_part!(StreamEvidence {
     name,
     required,
     record_count,
@@ -187,7 +198,7 @@ object_read!(StreamEvidence {
     last_updated_at,
 });
 
-object_read!(RunBrief {
+stored_part!(RunBrief {
     run_id,
     status,
     started_at,
@@ -197,7 +208,7 @@ object_read!(RunBrief {
     gap_count,
 });
 
-object_read!(GapEvidence {
+stored_part!(GapEvidence {
     run_id,
     stream,
     reason,
@@ -205,7 +216,7 @@ object_read!(GapEvidence {
     required,
 });
 
-object_read!(Schedule {
+stored_part!(Schedule {
     enabled,
     interval_seconds,
     jitter_seconds,

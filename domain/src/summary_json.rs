@@ -5,7 +5,7 @@
 //! round). Here a key is a literal, copied with the punctuation around it in one go.
 //! Storage writes the evidence parts it keeps as JSON (streams, runs, attention, gaps,
 //! schedule) with the same writers, for every folded row (thirty-third round);
-//! `evidence_json` reads them back.
+//! `evidence_json` declares those parts' objects once for its reader and this writer.
 //!
 //! The serde derives stay the definition of the shape: the OpenAPI schema, the console's
 //! deserialization and every other body use them. Two things hold this writer to them:
@@ -13,8 +13,8 @@
 //! written here), and the property test `writes_what_serde_writes` compares the bytes with
 //! serde_json's for arbitrary items (field order, renames and escapes).
 
-use crate::evidence::{CountState, EvidenceState, GapEvidence, RunBrief, StreamEvidence};
-use crate::model::{AttentionKind, ConnectionStatus, FailureReason, RunStatus, Schedule};
+use crate::evidence::{CountState, EvidenceState};
+use crate::model::{AttentionKind, ConnectionStatus, FailureReason, RunStatus};
 use crate::summary::{EvidenceSummary, SummaryItem};
 use crate::synthesis::{
     ActionKind, Annotation, Audience, Channel, ConnectionHealth, Freshness, FreshnessStatus,
@@ -144,55 +144,24 @@ impl WriteJson for FailureReason {
 
 /// A struct as a JSON object: its fields in declaration order (serde's), each key a literal
 /// with its punctuation. The struct is destructured in full, so the list cannot miss one.
+/// Paths are spelled in full: `evidence_json` expands it too, for the stored parts.
 macro_rules! object_written {
     ($name:ident { $first:ident $(, $field:ident)* $(,)? }) => {
-        impl WriteJson for $name {
+        impl $crate::summary_json::WriteJson for $name {
             fn write_json(&self, out: &mut Vec<u8>) {
                 let $name { $first $(, $field)* } = self;
                 out.extend_from_slice(concat!("{\"", stringify!($first), "\":").as_bytes());
-                $first.write_json(out);
+                $crate::summary_json::WriteJson::write_json($first, out);
                 $(
                     out.extend_from_slice(concat!(",\"", stringify!($field), "\":").as_bytes());
-                    $field.write_json(out);
+                    $crate::summary_json::WriteJson::write_json($field, out);
                 )*
                 out.push(b'}');
             }
         }
     };
 }
-
-object_written!(StreamEvidence {
-    name,
-    required,
-    record_count,
-    count_state,
-    last_updated_at,
-});
-
-object_written!(RunBrief {
-    run_id,
-    status,
-    started_at,
-    finished_at,
-    failure_reason,
-    records_written,
-    gap_count,
-});
-
-object_written!(GapEvidence {
-    run_id,
-    stream,
-    reason,
-    retryable,
-    required,
-});
-
-object_written!(Schedule {
-    enabled,
-    interval_seconds,
-    jitter_seconds,
-    next_due_at,
-});
+pub(crate) use object_written;
 
 object_written!(Freshness {
     status,
