@@ -16,6 +16,7 @@ mod dialect;
 mod dirty_parts;
 pub mod error;
 mod evidence_row;
+mod id_map;
 mod list_reader;
 mod open;
 mod read_context;

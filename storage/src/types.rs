@@ -192,6 +192,13 @@ pub struct ListQuery {
     pub order: ListOrder,
 }
 
+impl ListQuery {
+    /// The rows a page holds: the limit asked for, at least one (`None`: every row).
+    pub(crate) fn page_size(&self) -> Option<u32> {
+        self.limit.map(|l| l.max(1))
+    }
+}
+
 /// Where a page ended: enough to continue in either order.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum PagePosition {
@@ -310,7 +317,7 @@ pub struct FoldClaim {
 #[derive(Clone, Debug)]
 pub struct PreparedFold {
     pub(crate) claims: Vec<FoldClaim>,
-    pub(crate) extracted: std::collections::HashMap<String, Result<Evidence, String>>,
+    pub(crate) extracted: crate::id_map::IdMap<Result<Evidence, String>>,
 }
 
 impl PreparedFold {

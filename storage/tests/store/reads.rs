@@ -11,6 +11,7 @@ use serde_json::json;
 
 both_backends!(
     stable_pages_follow_the_immutable_order,
+    a_zero_limit_reads_pages_of_one,
     status_filter_is_exact_even_for_dirty_rows,
     needs_you_first_orders_by_durable_rank,
     page_folds_exactly_its_dirty_rows,
@@ -69,6 +70,29 @@ async fn stable_pages_follow_the_immutable_order(h: Harness) {
             .collect::<Vec<_>>(),
         expected
     );
+}
+
+/// A limit of zero is read as one: the page holds a row and says where the next begins,
+/// rather than an empty page that a caller following `next` would ask for forever.
+async fn a_zero_limit_reads_pages_of_one(h: Harness) {
+    h.connector("alpha").await;
+    let first = h.connection("alpha", 10).await.connection_id;
+    let second = h.connection("alpha", 20).await.connection_id;
+    let page = h
+        .store
+        .read_evidence_page(&query(Some(0), None, ListOrder::Stable), t(30))
+        .await
+        .unwrap();
+    let ids: Vec<_> = page.rows.iter().map(|e| e.connection_id.clone()).collect();
+    assert_eq!(ids, vec![first]);
+    let rest = h
+        .store
+        .read_evidence_page(&query(Some(0), page.next, ListOrder::Stable), t(31))
+        .await
+        .unwrap();
+    let ids: Vec<_> = rest.rows.iter().map(|e| e.connection_id.clone()).collect();
+    assert_eq!(ids, vec![second]);
+    assert_eq!(rest.next, None);
 }
 
 async fn status_filter_is_exact_even_for_dirty_rows(h: Harness) {

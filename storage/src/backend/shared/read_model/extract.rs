@@ -18,10 +18,10 @@ use crate::evidence_row::{Maintenance, StoredBool};
 use console_domain::evidence::Evidence;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
-use std::collections::HashMap;
+use crate::id_map::{id_map, IdMap};
 
 /// Per connection that exists: its evidence, or a sanitized reason it could not be built.
-pub(crate) type Extracted = HashMap<String, Result<Evidence, String>>;
+pub(crate) type Extracted = IdMap<Result<Evidence, String>>;
 
 /// How much of each connection's evidence an extraction reads from the source tables.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -442,7 +442,7 @@ pub(crate) async fn extract(
     ids: &[String],
     reading: Reading,
 ) -> StoreResult<Extracted> {
-    let mut out = Extracted::new();
+    let mut out = Extracted::default();
     if ids.is_empty() {
         return Ok(out);
     }
@@ -458,7 +458,7 @@ pub(crate) async fn extract(
     if sources.is_empty() {
         return Ok(out);
     }
-    let connectors: HashMap<String, ConnectorSource> = rows_of::<ConnectorRow>(&row, "connectors")?
+    let connectors: IdMap<ConnectorSource> = rows_of::<ConnectorRow>(&row, "connectors")?
         .into_iter()
         .map(
             |(connector_id, display_name, source_kind, recommended_mode, manifest)| {
@@ -474,7 +474,7 @@ pub(crate) async fn extract(
             },
         )
         .collect();
-    let mut parts: HashMap<String, Parts> = HashMap::new();
+    let mut parts: IdMap<Parts> = id_map(sources.len());
     for (connection_id, stream, record_count, last_updated_at) in
         rows_of::<StatRow>(&row, "stats")?
     {
@@ -526,6 +526,7 @@ pub(crate) async fn extract(
     }
 
     let empty = Parts::default();
+    out.reserve(sources.len());
     for source in sources {
         // Connections reference their connector (a foreign key); one without would be
         // skipped, like a connection that no longer exists.

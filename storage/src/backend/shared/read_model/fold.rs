@@ -14,8 +14,10 @@ use crate::row_set::EvidenceRowSet as _;
 use crate::types::{FoldReport, SweepReport};
 use console_domain::evidence::{CountState, Evidence, EvidenceState};
 use console_domain::Instant;
-use std::collections::{HashMap, HashSet};
+use crate::id_map::{id_map, IdHasher, IdMap, IdSet};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
+use std::sync::LazyLock;
 
 use crate::types::FoldClaim as Claim;
 
@@ -104,8 +106,8 @@ fn published_columns() -> impl Iterator<Item = &'static (&'static str, ColType)>
 /// The publish statement's row fields, by position: every evidence column (the ones not
 /// published are carried but not assigned; `connection_id` as `target_id`, which keeps
 /// `RETURNING connection_id` unambiguous), then the claimed sequence and the fold's instant
-/// (in every row: the rows are the statement's only parameters).
-fn publish_fields() -> Vec<(&'static str, ColType)> {
+/// (in every row: the rows are the statement's only parameters). Listed once.
+static PUBLISH_FIELDS: LazyLock<Vec<(&str, ColType)>> = LazyLock::new(|| {
     let mut fields: Vec<(&str, ColType)> = EVIDENCE_COLUMNS
         .iter()
         .map(|&(name, ty)| match name {
@@ -116,16 +118,16 @@ fn publish_fields() -> Vec<(&'static str, ColType)> {
     fields.push(("seq", ColType::Int));
     fields.push(("now", ColType::Int));
     fields
-}
+});
 
 /// Result of publishing one fold.
 #[derive(Debug, Default)]
 pub(crate) struct Published {
     pub report: FoldReport,
     /// Rows whose evidence was published at their claimed sequence.
-    pub published: HashSet<String>,
+    pub published: IdSet,
     /// Rows whose extraction failed, with the sanitized reason.
-    pub failed: HashMap<String, String>,
+    pub failed: IdMap<String>,
 }
 
 /// Publishes extracted evidence for the claims: compare-and-set UPDATEs for the rows that
@@ -138,6 +140,7 @@ pub(crate) async fn publish(
     now: Instant,
 ) -> StoreResult<Published> {
     let mut out = Published::default();
+    out.published.reserve(claims.len());
     // On SQLite, two compare-and-set statements, one over the rows whose place in the
     // needs-you-first order stays (as the claim read it) and one over those whose place
     // moved. Most folds leave it where it was; those rows' rank columns stay out of the
@@ -188,7 +191,7 @@ pub(crate) async fn publish(
         for (rank_moved, rows) in passes.iter().zip(payloads) {
             let (head, tail) = publish_frame(*rank_moved);
             for part in rows.into_parts() {
-                let sql = format!("{head}{}{tail}", part.sql(&publish_fields()));
+                let sql = format!("{head}{}{tail}", part.sql(&PUBLISH_FIELDS));
                 let published = part.bind_to(sqlx::query(&sql)).fetch_all(&mut *c).await?;
                 for row in published {
                     out.published.insert(row.try_get("connection_id")?);
@@ -269,7 +272,7 @@ fn publish_frame_sql(rank_moved: Option<bool>) -> (String, String) {
 #[derive(Debug, Default)]
 pub(crate) struct FoldOutcome {
     pub published: Published,
-    pub fresh: HashMap<String, Evidence>,
+    pub fresh: IdMap<Evidence>,
 }
 
 fn fresh_evidence(
@@ -277,12 +280,12 @@ fn fresh_evidence(
     claims: &[Claim],
     published: &Published,
     now: Instant,
-) -> HashMap<String, Evidence> {
-    let seqs: HashMap<&str, i64> = claims
+) -> IdMap<Evidence> {
+    let seqs: HashMap<&str, i64, IdHasher> = claims
         .iter()
         .map(|c| (c.connection_id.as_str(), c.write_seq))
         .collect();
-    let mut fresh = HashMap::new();
+    let mut fresh = id_map(extracted.len());
     for (id, result) in extracted {
         let Ok(mut evidence) = result else { continue };
         if published.published.contains(&id) {
@@ -480,7 +483,7 @@ async fn fold_on(
     // Only a read answers from the fold's evidence; the sweeper just publishes.
     let fresh = match scope {
         Scope::Ids(_) => fresh_evidence(extracted, &claims, &published, now),
-        Scope::Oldest(_) => HashMap::new(),
+        Scope::Oldest(_) => IdMap::default(),
     };
     Ok(FoldOutcome { published, fresh })
 }

@@ -15,7 +15,7 @@ use crate::types::{
 use console_domain::evidence::Evidence;
 use console_domain::Instant;
 use futures::StreamExt as _;
-use std::collections::{HashMap, HashSet};
+use crate::id_map::{IdMap, IdSet};
 use std::sync::LazyLock;
 
 use crate::evidence_row::StoredRow;
@@ -121,9 +121,9 @@ fn where_clause(filters: &[String]) -> String {
 fn list_statement(query: &ListQuery) -> StoreResult<ListStatement> {
     let mut binds: Vec<Bind> = Vec::new();
     let (filters, key_cols) = list_clauses(query, &mut binds)?;
-    let limit_clause = match query.limit {
+    let limit_clause = match query.page_size() {
         Some(l) => {
-            binds.push(Bind::Int(i64::from(l.max(1)) + 1));
+            binds.push(Bind::Int(i64::from(l) + 1));
             format!(" LIMIT ${}", binds.len())
         }
         None => String::new(),
@@ -161,10 +161,9 @@ pub(crate) async fn read_page(
     query: &ListQuery,
     now: Instant,
 ) -> StoreResult<EvidencePage> {
-    let limit = query.limit.map(|l| l.max(1));
     let mut rows = read_rows(pool, list_statement(query)?).await?;
     let mut next = None;
-    if let Some(l) = limit {
+    if let Some(l) = query.page_size() {
         if rows.len() > l as usize {
             rows.truncate(l as usize);
             if let Some((cols, _)) = rows.last() {
@@ -182,11 +181,11 @@ const STREAM_DEPTH: usize = 4;
 #[derive(Default)]
 struct StreamFold {
     /// Ids the fold took on (dirty when the read began).
-    attempted: HashSet<String>,
+    attempted: IdSet,
     /// Fresh evidence of the rows it extracted (published or not).
-    fresh: HashMap<String, Evidence>,
+    fresh: IdMap<Evidence>,
     /// Sanitized reasons of rows whose extraction failed.
-    failed: HashMap<String, String>,
+    failed: IdMap<String>,
     /// The fold itself failed: its rows read as failed with this reason.
     broken: Option<&'static str>,
 }

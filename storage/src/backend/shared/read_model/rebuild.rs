@@ -10,7 +10,7 @@ use crate::evidence_row::{ColType, EvidenceColumns, Maintenance, EVIDENCE_COLUMN
 use crate::row_set::EvidenceRowSet as _;
 use crate::types::{Progress, ReadModelStatus, RebuildReport};
 use console_domain::Instant;
-use std::collections::HashMap;
+use crate::id_map::{id_map, IdMap};
 
 pub(crate) async fn rebuild(
     pool: &Pool,
@@ -96,8 +96,8 @@ async fn rebuild_batch(
         D::in_ids("e.connection_id", 1),
         D::LOCK_WAIT
     );
-    let mut existing: HashMap<String, (Result<EvidenceColumns, String>, Maintenance)> =
-        HashMap::new();
+    let mut existing: IdMap<(Result<EvidenceColumns, String>, Maintenance)> =
+        id_map(ids.len());
     let (mut columns, mut maintenance) = (Verified::default(), Verified::default());
     for row in sqlx::query(&sql)
         .bind(D::ids(ids))

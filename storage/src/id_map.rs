@@ -1,0 +1,21 @@
+//! Maps and sets keyed by connection id, the fold's and the read's bookkeeping: every
+//! extracted part, claim, published row and fresh evidence is looked up by its id, a
+//! thousand or more times per fold. std's SipHash spent about 8% of a Postgres fold's
+//! instructions in this process hashing them (docs/performance.md, thirty-fourth round);
+//! foldhash's `fast` hasher is several times cheaper on short keys. It is still seeded per
+//! process (and per map), so ids chosen to collide cannot be prepared in advance.
+
+use std::collections::{HashMap, HashSet};
+
+pub(crate) type IdHasher = foldhash::fast::RandomState;
+
+/// Values by connection id.
+pub(crate) type IdMap<V> = HashMap<String, V, IdHasher>;
+
+/// A set of connection ids.
+pub(crate) type IdSet = HashSet<String, IdHasher>;
+
+/// An empty [`IdMap`] with room for `capacity` ids (a fold knows how many it takes).
+pub(crate) fn id_map<V>(capacity: usize) -> IdMap<V> {
+    IdMap::with_capacity_and_hasher(capacity, IdHasher::default())
+}
