@@ -1,9 +1,9 @@
 //! Maps and sets keyed by connection id, the fold's and the read's bookkeeping: every
-//! extracted part, claim, published row and fresh evidence is looked up by its id, a
-//! thousand or more times per fold. std's SipHash spent about 8% of a Postgres fold's
-//! instructions in this process hashing them (docs/performance.md, thirty-fourth round);
-//! foldhash's `fast` hasher is several times cheaper on short keys. It is still seeded per
-//! process (and per map), so ids chosen to collide cannot be prepared in advance.
+//! extracted part, claim, published row and fresh evidence is looked up by its id, thousands
+//! of times per fold. With std's SipHash, hashing and growing these maps took 6% of a
+//! Postgres fold's instructions in this process (docs/performance.md, thirty-fourth round);
+//! foldhash's `fast` hasher costs a fraction of that on short keys. It is still seeded
+//! randomly, so ids chosen to collide cannot be prepared in advance.
 
 use std::collections::{HashMap, HashSet};
 
