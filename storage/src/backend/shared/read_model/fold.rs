@@ -312,15 +312,18 @@ fn fresh_evidence(
 
 /// A read's fold of the dirty rows `ids` (a page, the streamed list, one detail), extracted
 /// as `reading` says: claimed, extracted, published with a compare-and-set and committed as
-/// one fold. If the fold cannot run (the write lock is busy), the same extraction computes
-/// them without publishing; `None` when even that failed.
+/// one fold. A read that has just read the rows passes them as `read` (their sequences and
+/// ranks), which stand in for the claim where it takes no lock (see [`fold_on`]). If the
+/// fold cannot run (the write lock is busy), the same extraction computes them without
+/// publishing; `None` when even that failed.
 pub(crate) async fn fold_for_read(
     pool: &Pool,
     ids: &[String],
+    read: Option<Vec<Claim>>,
     reading: Reading,
     now: Instant,
 ) -> Option<FoldOutcome> {
-    match fold_on(pool, None, Scope::Ids(ids), reading, now).await {
+    match fold_on(pool, None, Scope::Ids(ids), read, reading, now).await {
         Ok(outcome) => Some(outcome),
         Err(fold_error) => {
             tracing::warn!(error = %fold_error, "read fold failed; computing without publishing");
@@ -420,9 +423,15 @@ async fn sweep_worker(
         if take == 0 {
             return total;
         }
-        let report = match fold_on(pool, conn.take(), Scope::Oldest(take), Reading::Changed, now)
-            .await
-        {
+        let fold = fold_on(
+            pool,
+            conn.take(),
+            Scope::Oldest(take),
+            None,
+            Reading::Changed,
+            now,
+        );
+        let report = match fold.await {
             Ok(outcome) => outcome.published.report,
             Err(e) => {
                 remaining.store(0, Relaxed);
@@ -441,11 +450,16 @@ async fn sweep_worker(
 /// One fold: claim, extract, publish with a compare-and-set, commit, in its own transaction
 /// on `conn` when given (else on one from the pool). On Postgres all of it in one
 /// transaction (the claim locks its rows); on SQLite the transaction holds only the publish
-/// (see [`Dialect::FOLD_EXTRACTS_IN_TRANSACTION`]).
+/// (see [`Dialect::FOLD_EXTRACTS_IN_TRANSACTION`]), and the claim is a plain read of each
+/// row's sequence before the extraction. Rows a read has just read (`read`) are that
+/// already: SQLite folds them without reading them again, a statement (about a tenth of a
+/// one-row read fold's time) saved on every read that meets a dirty row. The
+/// compare-and-set holds either way: a write since the row was read moved its sequence.
 async fn fold_on(
     pool: &Pool,
     conn: Option<PoolConn>,
     scope: Scope<'_>,
+    read: Option<Vec<Claim>>,
     reading: Reading,
     now: Instant,
 ) -> StoreResult<FoldOutcome> {
@@ -467,7 +481,10 @@ async fn fold_on(
             Some(c) => c,
             None => pool.acquire().await?,
         };
-        let claims = claim(&mut c, scope, false).await?;
+        let claims = match read {
+            Some(read) => read,
+            None => claim(&mut c, scope, false).await?,
+        };
         let extracted = extract_shared(pool, scope, reading, &mut c, &ids_of(&claims)).await?;
         drop(c);
         if claims.is_empty() {

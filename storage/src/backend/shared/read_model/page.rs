@@ -10,7 +10,8 @@ use crate::evidence_row::EvidenceColumns;
 use crate::list_reader::ListStatement;
 use crate::read_context::{ContextRow, ReadContext};
 use crate::types::{
-    DeepEvidence, EvidencePage, EvidenceStream, ListKey, ListOrder, ListQuery, PagePosition,
+    DeepEvidence, EvidencePage, EvidenceStream, FoldClaim, ListKey, ListOrder, ListQuery,
+    PagePosition,
 };
 use console_domain::evidence::Evidence;
 use console_domain::Instant;
@@ -265,7 +266,7 @@ pub(crate) async fn stream_all(
     } else {
         drop(receiver);
         let mut fold_state = StreamFold::default();
-        match fold_for_read(pool, &dirty, Reading::Changed, now).await {
+        match fold_for_read(pool, &dirty, None, Reading::Changed, now).await {
             Some(o) => {
                 fold_state.fresh = o.fresh;
                 fold_state.failed = o.published.failed;
@@ -462,14 +463,19 @@ async fn resolve(
     reading: Reading,
     now: Instant,
 ) -> StoreResult<Vec<Resolved>> {
-    let dirty: Vec<String> = rows
+    let read: Vec<FoldClaim> = rows
         .iter()
         .filter(|(_, m)| m.dirty)
-        .map(|(cols, _)| cols.connection_id.clone())
+        .map(|(cols, m)| FoldClaim {
+            connection_id: cols.connection_id.clone(),
+            write_seq: m.write_seq,
+            stored_rank: (cols.needs_rank, cols.stale_sort),
+        })
         .collect();
     let mut outcome = None;
-    if !dirty.is_empty() {
-        outcome = fold_for_read(pool, &dirty, reading, now).await;
+    if !read.is_empty() {
+        let dirty: Vec<String> = read.iter().map(|c| c.connection_id.clone()).collect();
+        outcome = fold_for_read(pool, &dirty, Some(read), reading, now).await;
     }
     let mut out = Vec::with_capacity(rows.len());
     for (cols, mut m) in rows {
